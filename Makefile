@@ -1,0 +1,48 @@
+# The two commands for a fresh machine (Python 3.11+):
+#   make serve   set up, then run the server with demo data on the embedded PostgreSQL
+#   make test    set up, then run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+EXAMPLES := .cache/hl7.fhir.r4.examples-4.0.1.tgz
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: install serve test lint typecheck bench examples clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The official R4 examples (CC0), used by the round-trip and validation tests.
+$(EXAMPLES):
+	mkdir -p .cache
+	cd .cache && npm pack --silent hl7.fhir.r4.examples@4.0.1 >/dev/null
+	@echo "fetched $(EXAMPLES)"
+
+examples: $(EXAMPLES)
+
+serve: install
+	$(BIN)/fhir-server serve --demo --host $(HOST) --port $(PORT)
+
+test: install examples
+	$(BIN)/ruff check fhir_server tests bench
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check fhir_server tests bench
+
+typecheck: install
+	$(BIN)/mypy fhir_server
+
+bench: install
+	$(BIN)/python bench/core_bench.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .ruff_cache .mypy_cache

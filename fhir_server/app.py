@@ -1,0 +1,121 @@
+"""create_app(): routers, exception handlers, lifespan (database, definitions, capability statement).
+
+Every error leaves as an OperationOutcome (http://hl7.org/fhir/R4/http.html#2.21.0.4): FHIR
+errors with their own status, routing errors as 404/405, anything unexpected as 500 with
+the request id and no stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from .config import Settings
+from .db import Database, migrate
+from .definitions import definitions
+from .embedded import start_embedded
+from .errors import FhirError, Issue, operation_outcome
+from .jsonio import dumps
+from .render import fhir_response
+from .request_id import RequestIdMiddleware, current_request_id
+from .resources import capability
+from .resources import history_routes, router as resource_router
+from .resources.operations import validate as validate_operation
+from .resources.service import ResourceService
+from .search import indexer, router as search_router
+from .search.registry import search_params_for
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("fhir_server")
+OUTCOME_TYPE = "application/fhir+json; charset=utf-8"
+HTTP_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 413: "too-costly",
+              415: "not-supported"}
+
+
+def _software_version() -> str:
+    try:
+        return version("fhir-server")
+    except PackageNotFoundError:
+        return "0.0.0"
+
+
+def _outcome_response(status: int, issues: list[Issue], headers: dict[str, str] | None = None) -> Response:
+    return Response(dumps(operation_outcome(issues)), status_code=status, headers=headers,
+                    media_type=OUTCOME_TYPE)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(FhirError)
+    async def fhir_error(request: Request, exc: FhirError) -> Response:
+        return _outcome_response(exc.status, exc.issues, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        message = {404: f"No FHIR endpoint at {request.url.path}",
+                   405: f"{request.method} is not allowed on {request.url.path}"}.get(exc.status_code, str(exc.detail))
+        code = HTTP_CODES.get(exc.status_code, "processing")
+        return _outcome_response(exc.status_code, [Issue("error", code, message)], dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        return _outcome_response(400, [Issue("error", "invalid", "Malformed request")])
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        request_id = current_request_id()
+        log.exception("unhandled error in request %s", request_id)
+        message = f"Internal server error (request id {request_id}); the server log has the details"
+        return _outcome_response(500, [Issue("fatal", "exception", message)])
+
+
+def _database_url(settings: Settings) -> str:
+    return settings.database_url or start_embedded(settings.data_dir)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if settings.auth == "off":
+        log.warning("AUTHORIZATION IS OFF (FHIR_AUTH=off): every client can read and write everything. "
+                    "Development use only.")
+    url = await asyncio.to_thread(_database_url, settings)
+    await asyncio.to_thread(migrate, url)
+    await asyncio.to_thread(definitions)
+    db = Database(url, settings.pool_min, settings.pool_max)
+    await db.open()
+    app.state.db = db
+    app.state.resources = ResourceService(db, indexer)
+    app.state.capability = capability.build_capability_statement(
+        settings.public_base, _software_version(), search_params_for,
+        validate_operation.CAPABILITY_ENTRIES, settings.auth == "off")
+    try:
+        yield
+    finally:
+        await db.close()
+
+
+def create_app(settings: Settings) -> FastAPI:
+    app = FastAPI(title="fhir_server", version=_software_version(), lifespan=_lifespan,
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.add_middleware(RequestIdMiddleware)
+    _install_error_handlers(app)
+
+    @app.get("/fhir/metadata")
+    async def metadata(request: Request) -> Response:
+        return fhir_response(request, app.state.capability)
+
+    app.include_router(validate_operation.router, prefix="/fhir")
+    app.include_router(history_routes.router, prefix="/fhir")
+    app.include_router(search_router.router, prefix="/fhir")
+    app.include_router(resource_router.router, prefix="/fhir")
+    return app

@@ -1,0 +1,64 @@
+"""``fhir-server`` console entry point: serve (and, as their issues land, load, reindex,
+client, user, audit). Database options are shared by every subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .config import Settings, load_settings
+
+__all__ = ["main"]
+
+
+def _add_database_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--database-url", help="PostgreSQL 15+ URL (default: env FHIR_DATABASE_URL, "
+                        "else the embedded PostgreSQL in --data-dir)")
+    parser.add_argument("--data-dir", type=Path, help="data directory of the embedded PostgreSQL "
+                        "(default: env FHIR_DATA_DIR or ./data/pg)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings().with_overrides(
+        database_url=args.database_url, data_dir=args.data_dir,
+        host=getattr(args, "host", None), port=getattr(args, "port", None),
+        base_url=getattr(args, "base_url", None), auth=getattr(args, "auth", None),
+        demo=getattr(args, "demo", None) or None)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level=settings.log_level, access_log=False)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fhir-server", description="FHIR R4 server on PostgreSQL")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the FHIR API at http://HOST:PORT/fhir")
+    serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8080)")
+    serve.add_argument("--base-url", help="public base URL of the API, if behind a proxy")
+    serve.add_argument("--auth", choices=["on", "off"], help="'off' disables authorization (development only)")
+    serve.add_argument("--demo", action="store_true", help="load the demo data set at start-up if missing")
+    _add_database_options(serve)
+    serve.set_defaults(handler=_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Settings: the only module that reads the environment.
+
+Every option has an environment variable (``FHIR_*``) and most have a CLI flag on
+``fhir-server serve``; flags win over the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+__all__ = ["Settings", "load_settings"]
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None  # None: start the embedded PostgreSQL in data_dir
+    data_dir: Path = field(default_factory=lambda: Path("data/pg"))
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_url: str | None = None  # public base of the FHIR API; default http://host:port/fhir
+    pool_min: int = 2
+    pool_max: int = 20
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_json_depth: int = 64
+    default_page_size: int = 20
+    max_page_size: int = 1000
+    max_conditional_delete: int = 100  # a conditional delete matching more answers 412
+    auth: str = "on"  # "on" | "off" (development only; logged loudly)
+    log_level: str = "info"
+    demo: bool = False  # load the demo data set at start-up (idempotent)
+
+    @property
+    def public_base(self) -> str:
+        return (self.base_url or f"http://{self.host}:{self.port}/fhir").rstrip("/")
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def load_settings() -> Settings:
+    env = os.environ
+    return Settings(
+        database_url=env.get("FHIR_DATABASE_URL") or None,
+        data_dir=Path(env.get("FHIR_DATA_DIR", "data/pg")),
+        host=env.get("FHIR_HOST", "127.0.0.1"),
+        port=_env_int("FHIR_PORT", 8080),
+        base_url=env.get("FHIR_BASE_URL") or None,
+        pool_min=_env_int("FHIR_POOL_MIN", 2),
+        pool_max=_env_int("FHIR_POOL_MAX", 20),
+        max_body_bytes=_env_int("FHIR_MAX_BODY_BYTES", 16 * 1024 * 1024),
+        default_page_size=_env_int("FHIR_DEFAULT_PAGE_SIZE", 20),
+        max_page_size=_env_int("FHIR_MAX_PAGE_SIZE", 1000),
+        auth=env.get("FHIR_AUTH", "on").lower(),
+        log_level=env.get("FHIR_LOG_LEVEL", "info"),
+    )

@@ -1,0 +1,67 @@
+"""JSON in and out, preserving FHIR decimal precision.
+
+FHIR decimals keep their precision (``1.50`` is not ``1.5``: http://hl7.org/fhir/R4/json.html#primitive,
+datatypes.html#decimal). orjson parses numbers into floats, which drops trailing zeros and
+digits past double precision, so bodies whose numbers would change are parsed with the
+standard library into ``Decimal`` instead and written back verbatim with ``orjson.Fragment``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from .errors import BadRequest
+
+__all__ = ["parse_json", "dumps", "check_depth"]
+
+# A number orjson would not write back byte-identical: a fraction ending in 0 after its first
+# digit ("1.50"), an exponent, or more than 15 significant digits. Matching text inside
+# strings only costs the slow path, never correctness.
+_LOSSY_NUMBER = re.compile(rb"[-\d]\.\d*\d0(?![\d.])|\d[eE][-+]?\d|\d{16,}|\.\d{16,}")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes, max_depth: int = 64) -> Any:
+    """Parse a request body once; raise BadRequest with a clear message on any defect."""
+    try:
+        if _LOSSY_NUMBER.search(raw):
+            value = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
+        else:
+            value = orjson.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"Request body is not valid UTF-8: {exc.reason} at byte {exc.start}") from exc
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest(f"Request body is not valid JSON: {exc}") from exc
+    check_depth(value, max_depth)
+    return value
+
+
+def check_depth(value: Any, max_depth: int) -> None:
+    """Refuse pathological nesting before anything recursive walks the value."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > max_depth:
+            raise BadRequest(f"JSON nesting deeper than {max_depth} levels is not accepted")
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values() if isinstance(child, dict | list))
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, Decimal):
+        return orjson.Fragment(str(obj).encode())
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def dumps(value: Any, pretty: bool = False) -> bytes:
+    return orjson.dumps(value, default=_default, option=orjson.OPT_INDENT_2 if pretty else 0)

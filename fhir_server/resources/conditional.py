@@ -1,0 +1,87 @@
+"""Conditional create, update, patch and delete, written once for every caller.
+
+http://hl7.org/fhir/R4/http.html#ccreate, #cond-update, #cdelete. Each decision runs inside
+the caller's transaction after taking a transaction-scoped advisory lock on the normalized
+condition, so two requests with the same condition are serialized: the second one searches
+only after the first has committed, and a conditional create racing with itself creates
+one resource, not two.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl
+
+from psycopg import AsyncConnection
+
+from ..errors import BadRequest, NotFound, PreconditionFailed
+from .repository import new_id
+
+__all__ = ["parse_condition", "match_for_create", "target_for_update", "single_match",
+           "matches_for_delete"]
+
+
+def parse_condition(raw: str) -> list[tuple[str, str]]:
+    """``identifier=a|b`` (or ``Patient?identifier=a|b``) -> [("identifier", "a|b")]."""
+    query = raw.split("?", 1)[1] if "?" in raw else raw
+    params = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k]
+    if not params:
+        raise BadRequest(f"Conditional request without search criteria: {raw!r}")
+    return params
+
+
+def _normalized(rtype: str, params: list[tuple[str, str]]) -> str:
+    return rtype + "?" + "&".join(f"{k}={v}" for k, v in sorted(params))
+
+
+async def _locked_matches(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]],
+                          limit: int) -> list[str]:
+    from ..search.service import find_ids
+
+    if not params:
+        raise BadRequest("Conditional request without search criteria")
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (_normalized(rtype, params),))
+    return await find_ids(conn, rtype, params, limit)
+
+
+def _too_many(rtype: str, params: list[tuple[str, str]], what: str) -> PreconditionFailed:
+    criteria = "&".join(f"{k}={v}" for k, v in params)
+    return PreconditionFailed(f"{what}: criteria {rtype}?{criteria} match more than one resource")
+
+
+async def match_for_create(conn: AsyncConnection[Any], rtype: str, if_none_exist: str) -> str | None:
+    params = parse_condition(if_none_exist)
+    ids = await _locked_matches(conn, rtype, params, 2)
+    if len(ids) > 1:
+        raise _too_many(rtype, params, "Conditional create refused")
+    return ids[0] if ids else None
+
+
+async def target_for_update(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]],
+                            body_id: str | None) -> str:
+    ids = await _locked_matches(conn, rtype, params, 2)
+    if len(ids) > 1:
+        raise _too_many(rtype, params, "Conditional update refused")
+    if not ids:
+        return body_id or new_id()
+    if body_id is not None and body_id != ids[0]:
+        raise BadRequest(f"Body id '{body_id}' differs from the id '{ids[0]}' of the matching resource")
+    return ids[0]
+
+
+async def single_match(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]]) -> str:
+    ids = await _locked_matches(conn, rtype, params, 2)
+    if len(ids) > 1:
+        raise _too_many(rtype, params, "Conditional patch refused")
+    if not ids:
+        raise NotFound(f"No {rtype} matches the conditional criteria")
+    return ids[0]
+
+
+async def matches_for_delete(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]],
+                             max_matches: int) -> list[str]:
+    ids = await _locked_matches(conn, rtype, params, max_matches + 1)
+    if len(ids) > max_matches:
+        raise PreconditionFailed(
+            f"Conditional delete refused: more than {max_matches} {rtype} resources match")
+    return ids

@@ -1,0 +1,61 @@
+"""FHIR date/dateTime/instant values as instants and as [start, end) ranges of their precision.
+
+http://hl7.org/fhir/R4/datatypes.html#dateTime. Policy for a value without a time zone
+(allowed for dates and partial dateTimes): it is read as UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+from ..errors import BadRequest
+
+__all__ = ["parse_fhir_datetime_range", "parse_instant"]
+
+_DATETIME = re.compile(
+    r"^(?P<y>\d{4})(?:-(?P<m>\d{2})(?:-(?P<d>\d{2})(?:T(?P<H>\d{2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?P<f>\.\d+)?)?"
+    r"(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$")
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    year, month = divmod(moment.month - 1 + months, 12)
+    return moment.replace(year=moment.year + year, month=month + 1)
+
+
+def parse_fhir_datetime_range(value: str, name: str) -> tuple[datetime, datetime]:
+    """The [start, end) interval a FHIR date/dateTime covers at its precision."""
+    # An unencoded '+' in a query string arrives as a space: "10:00:00 02:00" means "+02:00".
+    match = _DATETIME.match(value.strip().replace(" ", "+"))
+    if not match:
+        raise BadRequest(f"{name}={value!r} is not a FHIR date, dateTime or instant")
+    g = match.groupdict()
+    tz: timezone = UTC
+    if g["tz"] and g["tz"] != "Z":
+        sign = 1 if g["tz"][0] == "+" else -1
+        hours, minutes = int(g["tz"][1:3]), int(g["tz"][4:6])
+        tz = timezone(timedelta(minutes=sign * (hours * 60 + minutes)))
+    try:
+        fraction = g["f"] or ""
+        start = datetime(int(g["y"]), int(g["m"] or 1), int(g["d"] or 1), int(g["H"] or 0), int(g["M"] or 0),
+                         int(g["S"] or 0), int((fraction[1:] + "000000")[:6]) if fraction else 0, tzinfo=tz)
+    except ValueError as exc:
+        raise BadRequest(f"{name}={value!r} is not a valid date: {exc}") from exc
+    if g["f"]:
+        end = start + timedelta(microseconds=10 ** max(0, 6 - (len(fraction) - 1)))
+    elif g["S"]:
+        end = start + timedelta(seconds=1)
+    elif g["M"]:
+        end = start + timedelta(minutes=1)
+    elif g["d"]:
+        end = start + timedelta(days=1)
+    elif g["m"]:
+        end = _add_months(start, 1)
+    else:
+        end = start.replace(year=start.year + 1)
+    return start, end
+
+
+def parse_instant(value: str, name: str) -> datetime:
+    """The start of the value's range (e.g. ``_since=2020-01-01`` means from that midnight, UTC)."""
+    return parse_fhir_datetime_range(value, name)[0]

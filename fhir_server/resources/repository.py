@@ -1,0 +1,180 @@
+"""Versioned resource storage: read, vread, create, update, delete on PostgreSQL JSONB.
+
+http://hl7.org/fhir/R4/http.html#read, #vread, #create, #update, #delete, #versioning.
+Every function takes the connection of a transaction opened by ``Database.transaction()``
+(never commits itself), so a single request and a transaction bundle entry share one code
+path. Each write stores the resource row, its history row and its index rows together.
+No lost updates: an update locks the current row (``FOR UPDATE``) before deciding the
+next version; a create with a client-chosen id is an ``INSERT ... ON CONFLICT`` race that
+falls back to the update path.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Protocol
+
+from psycopg import AsyncConnection
+
+from ..errors import Gone, NotFound, PreconditionFailed
+from ..jsonio import dumps
+from .versions import Version, format_instant, now_instant
+
+__all__ = ["Indexer", "read", "vread", "create", "update", "delete", "current_version", "new_id"]
+
+_WRITE = """
+WITH h AS (
+  INSERT INTO resource_history (resource_type, id, version_id, txid, last_updated, method, deleted, content)
+  VALUES (%(type)s, %(id)s, %(vid)s, nextval('fhir_txid_seq'), %(lu)s, %(method)s, %(deleted)s, %(content)s::jsonb)
+  RETURNING resource_type, id, version_id, txid, last_updated, deleted, content
+)
+INSERT INTO resource (resource_type, id, version_id, txid, last_updated, deleted, content)
+SELECT resource_type, id, version_id, txid, last_updated, deleted, content FROM h
+ON CONFLICT (resource_type, id) DO UPDATE SET
+  version_id = EXCLUDED.version_id, txid = EXCLUDED.txid, last_updated = EXCLUDED.last_updated,
+  deleted = EXCLUDED.deleted, content = EXCLUDED.content
+"""
+_CLAIM_ID = """
+INSERT INTO resource (resource_type, id, version_id, txid, last_updated, deleted, content)
+VALUES (%s, %s, 0, 0, now(), true, NULL) ON CONFLICT DO NOTHING RETURNING 1
+"""
+
+
+class Indexer(Protocol):
+    """Writes search index rows inside the caller's transaction (fhir_server.search.indexer)."""
+
+    async def index_resource(self, conn: AsyncConnection[Any], resource_type: str, resource_id: str,
+                             resource: dict[str, Any]) -> None: ...
+
+    async def remove_index(self, conn: AsyncConnection[Any], resource_type: str, resource_id: str) -> None: ...
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _row_to_version(row: tuple[Any, ...]) -> Version:
+    rtype, rid, vid, lu, deleted, text, *rest = row
+    return Version(rtype, rid, vid, lu, deleted, text.encode() if text is not None else None,
+                   rest[0] if rest else None)
+
+
+async def read(conn: AsyncConnection[Any], rtype: str, rid: str) -> Version:
+    cur = await conn.execute(
+        "SELECT resource_type, id, version_id, last_updated, deleted, content::text FROM resource"
+        " WHERE resource_type = %s AND id = %s AND version_id > 0", (rtype, rid))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"Resource {rtype}/{rid} is not known")
+    version = _row_to_version(row)
+    if version.deleted:
+        raise Gone(f"Resource {rtype}/{rid} was deleted (version {version.version_id})",
+                   headers={"ETag": version.etag, "Last-Modified": version.last_modified})
+    return version
+
+
+async def read_any(conn: AsyncConnection[Any], rtype: str, rid: str) -> None:
+    """Raise NotFound unless some version (a deletion included) of the resource exists."""
+    cur = await conn.execute(
+        "SELECT 1 FROM resource WHERE resource_type = %s AND id = %s AND version_id > 0", (rtype, rid))
+    if await cur.fetchone() is None:
+        raise NotFound(f"Resource {rtype}/{rid} is not known")
+
+
+async def vread(conn: AsyncConnection[Any], rtype: str, rid: str, vid: str) -> Version:
+    if not vid.isdigit() or len(vid) > 9:
+        raise NotFound(f"Version {vid} of {rtype}/{rid} is not known")
+    cur = await conn.execute(
+        "SELECT resource_type, id, version_id, last_updated, deleted, content::text, method"
+        " FROM resource_history WHERE resource_type = %s AND id = %s AND version_id = %s",
+        (rtype, rid, int(vid)))
+    row = await cur.fetchone()
+    if row is None:
+        raise NotFound(f"Version {vid} of {rtype}/{rid} is not known")
+    version = _row_to_version(row)
+    if version.deleted:
+        raise Gone(f"Version {vid} of {rtype}/{rid} is a deletion")
+    return version
+
+
+async def current_version(conn: AsyncConnection[Any], rtype: str, rid: str,
+                          claim: bool = True) -> tuple[int, bool] | None:
+    """(version_id, deleted) of the current version, row-locked until the transaction ends.
+
+    With ``claim``, a missing id is reserved by a placeholder row (version 0) that the
+    caller's write replaces, so two creates of one client-chosen id cannot both succeed.
+    """
+    while True:
+        cur = await conn.execute(
+            "SELECT version_id, deleted FROM resource WHERE resource_type = %s AND id = %s FOR UPDATE",
+            (rtype, rid))
+        row = await cur.fetchone()
+        if row is not None:
+            return (row[0], row[1]) if row[0] > 0 else None
+        if not claim:
+            return None
+        # Claim the id with a placeholder row so a concurrent create of the same id waits on us.
+        claimed = await (await conn.execute(_CLAIM_ID, (rtype, rid))).fetchone()
+        if claimed is not None:
+            return None
+
+
+def _stamp(resource: dict[str, Any], rid: str, vid: int) -> tuple[dict[str, Any], Any]:
+    """Set id, meta.versionId and meta.lastUpdated; client values for these are ignored."""
+    moment = now_instant()
+    meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
+    stamped = {"resourceType": resource["resourceType"], "id": rid,
+               "meta": {"versionId": str(vid), "lastUpdated": format_instant(moment), **meta}}
+    stamped.update((k, v) for k, v in resource.items() if k not in ("resourceType", "id", "meta"))
+    return stamped, moment
+
+
+async def _write(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any], rid: str,
+                 vid: int, method: str) -> Version:
+    rtype = resource["resourceType"]
+    stamped, moment = _stamp(resource, rid, vid)
+    body = dumps(stamped)
+    await conn.execute(_WRITE, {"type": rtype, "id": rid, "vid": vid, "lu": moment, "method": method,
+                                "deleted": False, "content": body.decode()})
+    await indexer.index_resource(conn, rtype, rid, stamped)
+    return Version(rtype, rid, vid, moment, False, body, method)
+
+
+async def create(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any]) -> Version:
+    """Create with a server-assigned id (any id in the body is ignored, as the spec says)."""
+    return await _write(conn, indexer, resource, new_id(), 1, "POST")
+
+
+async def update(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any], rid: str,
+                 if_match: str | None = None, method: str = "PUT") -> tuple[Version, bool]:
+    """Update (or create with the client's id); return (version, created)."""
+    current = await current_version(conn, resource["resourceType"], rid)
+    if if_match is not None:
+        _check_if_match(resource["resourceType"], rid, current, if_match)
+    next_vid = 1 if current is None else current[0] + 1
+    version = await _write(conn, indexer, resource, rid, next_vid, method)
+    return version, current is None
+
+
+def _check_if_match(rtype: str, rid: str, current: tuple[int, bool] | None, if_match: str) -> None:
+    if current is None or current[1]:
+        raise PreconditionFailed(f"If-Match {if_match} given but {rtype}/{rid} has no current version")
+    if str(current[0]) != if_match:
+        raise PreconditionFailed(
+            f"Version conflict on {rtype}/{rid}: If-Match names version {if_match}, current is {current[0]}")
+
+
+async def delete(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: str,
+                 if_match: str | None = None) -> Version | None:
+    """Write a tombstone version; None when there was nothing to delete (never existed or deleted)."""
+    current = await current_version(conn, rtype, rid, claim=False)
+    if if_match is not None:
+        _check_if_match(rtype, rid, current, if_match)
+    if current is None or current[1]:
+        return None
+    moment = now_instant()
+    vid = current[0] + 1
+    await conn.execute(_WRITE, {"type": rtype, "id": rid, "vid": vid, "lu": moment, "method": "DELETE",
+                                "deleted": True, "content": None})
+    await indexer.remove_index(conn, rtype, rid)
+    return Version(rtype, rid, vid, moment, True, None, "DELETE")

@@ -1,0 +1,195 @@
+"""Thin routes for the instance and type interactions of http://hl7.org/fhir/R4/http.html.
+
+Each route parses HTTP (path, headers, body), makes one service call and renders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ..errors import BadRequest, Issue, operation_outcome
+from ..jsonio import parse_json
+from ..render import check_content_type, fhir_response
+from . import patch as patching
+from .body import read_json_body
+from .service import ResourceService, WriteOutcome, check_type
+from .summary import apply_elements, apply_summary
+from .versions import Version, parse_etag, parse_http_date
+
+__all__ = ["router"]
+
+router = APIRouter()
+JSON_PATCH = "application/json-patch+json"
+
+
+def _service(request: Request) -> ResourceService:
+    service: ResourceService = request.app.state.resources
+    return service
+
+
+def _base(request: Request) -> str:
+    base: str = request.app.state.settings.public_base
+    return base
+
+
+def _if_match(request: Request) -> str | None:
+    value = request.headers.get("if-match")
+    return parse_etag(value) if value else None
+
+
+def _query_params(request: Request) -> list[tuple[str, str]]:
+    """Search criteria of a conditional request: the query minus result/format controls."""
+    return [(k, v) for k, v in request.query_params.multi_items() if k not in ("_format", "_pretty")]
+
+
+def _render_read(request: Request, version: Version) -> Response:
+    assert version.body is not None
+    headers = version.headers()
+    if _not_modified(request, version):
+        return Response(status_code=304, headers=headers)
+    summary, elements = request.query_params.get("_summary"), request.query_params.get("_elements")
+    if summary is None and elements is None:
+        return fhir_response(request, version.body, headers=headers)
+    resource = parse_json(version.body, max_depth=10_000)
+    if summary is not None:
+        resource = apply_summary(resource, summary)
+    if elements is not None:
+        resource = apply_elements(resource, elements.split(","))
+    return fhir_response(request, resource, headers=headers)
+
+
+def _not_modified(request: Request, version: Version) -> bool:
+    none_match = request.headers.get("if-none-match")
+    if none_match is not None:
+        tags = {t.strip() for t in none_match.split(",")}
+        return "*" in tags or any(parse_etag(t) == str(version.version_id) for t in tags)
+    modified_since = request.headers.get("if-modified-since")
+    if modified_since is not None:
+        return version.last_updated.replace(microsecond=0) <= parse_http_date(modified_since)
+    return False
+
+
+def _prefer_return(request: Request) -> str:
+    for part in request.headers.get("prefer", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "return":
+            return value.strip().strip('"').lower()
+    return "representation"
+
+
+def _render_write(request: Request, outcome: WriteOutcome, status: int, location: bool) -> Response:
+    version = outcome.version
+    headers = version.headers(_base(request) if location else None)
+    preference = _prefer_return(request)
+    if preference == "minimal":
+        return fhir_response(request, None, status, headers)
+    if preference == "operationoutcome":
+        message = f"{version.resource_type}/{version.id} version {version.version_id} stored"
+        issues = [Issue("information", "informational", message), *outcome.issues]
+        return fhir_response(request, operation_outcome(issues), status, headers)
+    return fhir_response(request, version.body, status, headers)
+
+
+@router.get("/{resource_type}/{resource_id}")
+async def read(request: Request, resource_type: str, resource_id: str) -> Response:
+    return _render_read(request, await _service(request).read(resource_type, resource_id))
+
+
+@router.get("/{resource_type}/{resource_id}/_history/{version_id}")
+async def vread(request: Request, resource_type: str, resource_id: str, version_id: str) -> Response:
+    return _render_read(request, await _service(request).vread(resource_type, resource_id, version_id))
+
+
+@router.post("/{resource_type}")
+async def create(request: Request, resource_type: str) -> Response:
+    check_type(resource_type)
+    body = await read_json_body(request)
+    outcome = await _service(request).create(resource_type, body, request.headers.get("if-none-exist"))
+    if not outcome.created:  # conditional create matched one: 200 with the existing resource
+        return _render_write(request, outcome, 200, location=False)
+    return _render_write(request, outcome, 201, location=True)
+
+
+@router.put("/{resource_type}/{resource_id}")
+async def update(request: Request, resource_type: str, resource_id: str) -> Response:
+    check_type(resource_type)
+    body = await read_json_body(request)
+    outcome = await _service(request).update(resource_type, resource_id, body, _if_match(request))
+    return _render_write(request, outcome, 201 if outcome.created else 200, location=outcome.created)
+
+
+@router.put("/{resource_type}")
+async def conditional_update(request: Request, resource_type: str) -> Response:
+    check_type(resource_type)
+    query = _query_params(request)
+    if not query:
+        raise BadRequest("PUT on a type needs search criteria (conditional update) or an id in the URL")
+    body = await read_json_body(request)
+    outcome = await _service(request).conditional_update(resource_type, query, body, _if_match(request))
+    return _render_write(request, outcome, 201 if outcome.created else 200, location=outcome.created)
+
+
+async def _patch_function(request: Request) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    media = check_content_type(request, allowed=(JSON_PATCH,))
+    document = await read_json_body(request, allowed=(JSON_PATCH,))
+    if media == JSON_PATCH:
+        return lambda resource: patching.apply_json_patch(resource, document)
+    if isinstance(document, dict) and document.get("resourceType") == "Parameters":
+        return lambda resource: patching.apply_fhirpath_patch(resource, document)
+    raise BadRequest("PATCH body must be a JSON Patch (application/json-patch+json) "
+                     "or a FHIRPath Patch Parameters resource (application/fhir+json)")
+
+
+@router.patch("/{resource_type}/{resource_id}")
+async def patch(request: Request, resource_type: str, resource_id: str) -> Response:
+    check_type(resource_type)
+    apply = await _patch_function(request)
+    outcome = await _service(request).patch(resource_type, resource_id, None, apply, _if_match(request))
+    return _render_write(request, outcome, 200, location=False)
+
+
+@router.patch("/{resource_type}")
+async def conditional_patch(request: Request, resource_type: str) -> Response:
+    check_type(resource_type)
+    query = _query_params(request)
+    if not query:
+        raise BadRequest("PATCH on a type needs search criteria (conditional patch) or an id in the URL")
+    apply = await _patch_function(request)
+    outcome = await _service(request).patch(resource_type, None, query, apply, _if_match(request))
+    return _render_write(request, outcome, 200, location=False)
+
+
+def _deleted_response(request: Request, message: str, version: Version | None) -> Response:
+    headers = {"ETag": version.etag} if version else {}
+    if _prefer_return(request) == "minimal":
+        return Response(status_code=204, headers=headers)
+    outcome = operation_outcome([Issue("information", "informational", message)])
+    return fhir_response(request, outcome, 200, headers)
+
+
+@router.delete("/{resource_type}/{resource_id}")
+async def delete(request: Request, resource_type: str, resource_id: str) -> Response:
+    version = await _service(request).delete(resource_type, resource_id, _if_match(request))
+    if version is None:
+        return _deleted_response(request, f"{resource_type}/{resource_id} does not exist: nothing to delete",
+                                 None)
+    return _deleted_response(request, f"Deleted {resource_type}/{resource_id} (version {version.version_id})",
+                             version)
+
+
+@router.delete("/{resource_type}")
+async def conditional_delete(request: Request, resource_type: str) -> Response:
+    query = _query_params(request)
+    if not query:
+        raise BadRequest("DELETE on a type needs search criteria (conditional delete) or an id in the URL")
+    limit = request.app.state.settings.max_conditional_delete
+    deleted = await _service(request).conditional_delete(resource_type, query, limit)
+    if not deleted:
+        return _deleted_response(request, f"No {resource_type} matched: nothing deleted", None)
+    names = ", ".join(f"{v.resource_type}/{v.id}" for v in deleted)
+    return _deleted_response(request, f"Deleted {len(deleted)} resource(s): {names}",
+                             deleted[0] if len(deleted) == 1 else None)
