@@ -21,16 +21,18 @@ from starlette.responses import Response
 from .config import Settings
 from .db import Database, migrate
 from .definitions import definitions
+from .demo import load_demo
 from .embedded import start_embedded
 from .errors import FhirError, Issue, operation_outcome
 from .jsonio import dumps
 from .render import fhir_response
 from .request_id import RequestIdMiddleware, current_request_id
-from .resources import capability
-from .resources import history_routes, router as resource_router
+from .resources import capability, history_routes
+from .resources import router as resource_router
 from .resources.operations import validate as validate_operation
 from .resources.service import ResourceService
-from .search import indexer, router as search_router
+from .search import indexer
+from .search import router as search_router
 from .search.registry import search_params_for
 
 __all__ = ["create_app"]
@@ -84,8 +86,8 @@ def _database_url(settings: Settings) -> str:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
-    if settings.auth == "off":
-        log.warning("AUTHORIZATION IS OFF (FHIR_AUTH=off): every client can read and write everything. "
+    if settings.auth != "on":
+        log.warning("AUTHORIZATION IS OFF: every client can read and write everything. "
                     "Development use only.")
     url = await asyncio.to_thread(_database_url, settings)
     await asyncio.to_thread(migrate, url)
@@ -97,6 +99,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.capability = capability.build_capability_statement(
         settings.public_base, _software_version(), search_params_for,
         validate_operation.CAPABILITY_ENTRIES, settings.auth == "off")
+    if settings.demo:
+        await load_demo(app.state.resources)
     try:
         yield
     finally:
@@ -104,6 +108,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> FastAPI:
+    if settings.auth == "on":
+        # Refuse rather than pretend: enforcement comes with SMART on FHIR (issue 5).
+        raise SystemExit("FHIR_AUTH=on: SMART authorization is not implemented in this version yet; "
+                         "run with --auth off (development) or put an authorizing proxy in front")
     app = FastAPI(title="fhir_server", version=_software_version(), lifespan=_lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings

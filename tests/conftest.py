@@ -23,7 +23,6 @@ import pytest
 import uvicorn
 from psycopg import sql
 
-from fhir_server.app import create_app
 from fhir_server.config import Settings
 from fhir_server.db import migrate
 
@@ -76,7 +75,7 @@ def database_url(pg_admin_url: str, template_url: str) -> Iterator[str]:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -84,7 +83,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def server_settings(database_url: str) -> Settings:
-    port = _free_port()
+    port = free_port()
     return Settings(database_url=database_url, host="127.0.0.1", port=port, auth="off",
                     max_body_bytes=2 * 1024 * 1024, pool_min=1, pool_max=8, log_level="warning")
 
@@ -92,6 +91,8 @@ def server_settings(database_url: str) -> Settings:
 @pytest.fixture(scope="module")
 def server_url(server_settings: Settings) -> Iterator[str]:
     """The real app under uvicorn in a background thread; yields the FHIR base URL."""
+    from fhir_server.app import create_app
+
     config = uvicorn.Config(create_app(server_settings), host=server_settings.host, port=server_settings.port,
                             log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)

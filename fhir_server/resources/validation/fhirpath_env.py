@@ -1,0 +1,159 @@
+"""The fhirpathpy set-up shared by invariant checking and search-index extraction.
+
+FHIRPath: http://hl7.org/fhirpath/N1/ ; FHIR's additions (``%resource``, ``%rootResource``,
+``%ucum``, ``hasValue()``, ``resolve()``, ``htmlChecks()``):
+http://hl7.org/fhir/R4/fhirpath.html#functions and
+http://hl7.org/fhir/R4/fhirpath.html#vars.
+
+Every expression is parsed once (``compile_expression`` is cached). Evaluation starts from a
+*typed* focus node, because fhirpathpy only knows that ``Period.start`` is a ``dateTime``
+(and so compares it as a date, and resolves choice types such as ``value.ofType(Quantity)``)
+when the focus carries its FHIR type path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from typing import Any
+
+import fhirpathpy
+from fhirpathpy.engine.nodes import ResourceNode, TypeInfo
+from fhirpathpy.models import models
+
+__all__ = [
+    "R4_MODEL", "UCUM", "CompiledPath", "compile_expression", "evaluate", "typed_node",
+    "type_path_of", "resolving",
+]
+
+R4_MODEL: dict[str, Any] = models["r4"]
+UCUM = "http://unitsofmeasure.org"
+# fhirpathpy keeps the model for is/as/ofType in a class attribute that it only sets inside
+# `is`/`as`; set it once so `ofType()` works before any `is` has run in the process.
+TypeInfo.model = R4_MODEL
+
+CompiledPath = Callable[..., list[Any]]
+
+_PATHS_ELSEWHERE: dict[str, str] = R4_MODEL["pathsDefinedElsewhere"]
+_PATH2TYPE: dict[str, str] = R4_MODEL["path2Type"]
+_CHOICES: dict[str, list[str]] = R4_MODEL["choiceTypePaths"]
+
+# The resource that `resolve()` looks references up in (user functions get no context).
+_RESOLVE_ROOT: ContextVar[dict[str, Any] | None] = ContextVar("fhirpath_resolve_root", default=None)
+
+
+def _has_value(inputs: list[Any]) -> bool:
+    """hasValue(): a single primitive that carries a value (not just extensions).
+
+    fhirpathpy yields a primitive *and* its ``_name`` extension holder as two nodes, so
+    count only the non-object items.
+    """
+    values = [i for i in inputs if not isinstance(i, dict | list)]
+    return len(values) == 1 and len(inputs) <= 2
+
+
+def _resolve(inputs: list[Any]) -> list[Any]:
+    """resolve(): contained (``#id``) and Bundle (``fullUrl``) targets; others are empty."""
+    root = _RESOLVE_ROOT.get()
+    if root is None:
+        return []
+    out = []
+    for item in inputs:
+        ref = item.get("reference") if isinstance(item, dict) else item
+        if isinstance(ref, str):
+            target = _find_target(root, ref)
+            if target is not None:
+                out.append(ResourceNode.create_node(target))
+    return out
+
+
+def _find_target(root: dict[str, Any], ref: str) -> dict[str, Any] | None:
+    if ref.startswith("#"):
+        return next((c for c in root.get("contained", ()) if c.get("id") == ref[1:]), None)
+    for entry in root.get("entry", ()) if root.get("resourceType") == "Bundle" else ():
+        url = entry.get("fullUrl", "")
+        if url == ref or url.endswith("/" + ref):
+            return entry.get("resource")
+    return None
+
+
+def _no_trace(_label: str, _value: Any) -> None:
+    """trace() must not print on a server."""
+
+
+_OPTIONS: dict[str, Any] = {
+    "userInvocationTable": {
+        "hasValue": {"fn": _has_value},
+        "resolve": {"fn": _resolve},
+    },
+    "traceFn": _no_trace,
+}
+
+
+@cache
+def compile_expression(expression: str) -> CompiledPath:
+    """Parse ``expression`` once per process (raises on a syntax error)."""
+    return fhirpathpy.compile(expression, model=R4_MODEL, options=_OPTIONS)
+
+
+def typed_node(data: Any, type_path: str | None) -> Any:
+    """Wrap ``data`` so fhirpathpy knows its FHIR type path (e.g. ``Period``, ``Patient.contact``)."""
+    if isinstance(data, dict) and "resourceType" in data:
+        return data
+    return ResourceNode.create_node(data, type_path)
+
+
+def evaluate(expression: str, data: Any, type_path: str | None = None,
+             variables: dict[str, Any] | None = None) -> list[Any]:
+    """Evaluate a cached, compiled ``expression`` with ``data`` as focus (%context)."""
+    return compile_expression(expression)(typed_node(data, type_path), variables or {})
+
+
+@contextmanager
+def resolving(root: dict[str, Any]) -> Iterator[None]:
+    """Make ``resolve()`` look references up in ``root`` for the duration of the block."""
+    token = _RESOLVE_ROOT.set(root)
+    try:
+        yield
+    finally:
+        _RESOLVE_ROOT.reset(token)
+
+
+def _child_type(parent_type: str, name: str, data: Any) -> tuple[str, str]:
+    """(type path, JSON key) of ``name`` under ``parent_type``; choice names are resolved."""
+    child = f"{parent_type}.{name}"
+    child = _PATHS_ELSEWHERE.get(child, child)
+    if isinstance(data, dict) and name not in data and child in _CHOICES:
+        for suffix in _CHOICES[child]:
+            if f"{name}{suffix}" in data:
+                return _PATH2TYPE.get(child + suffix, child + suffix), f"{name}{suffix}"
+    if name in ("extension", "modifierExtension"):
+        return "Extension", name
+    return _PATH2TYPE.get(child, child), name
+
+
+def type_path_of(root: dict[str, Any], location: str) -> tuple[str | None, list[dict[str, Any]]]:
+    """Walk a FHIRPath location (``Bundle.entry[0].resource.name[1]``) through ``root``.
+
+    Returns the FHIR type path of the located node and the resources passed on the way
+    (outermost first), from which %resource and %rootResource are taken.
+    """
+    segments = location.split(".")
+    data: Any = root
+    type_path: str | None = root.get("resourceType")
+    resources = [root]
+    for segment in segments[1:]:
+        name, _, index = segment.partition("[")
+        if type_path is None or not isinstance(data, dict):
+            return None, resources
+        type_path, key = _child_type(type_path, name, data)
+        data = data.get(key)
+        if index and isinstance(data, list):
+            pos = int(index.rstrip("]"))
+            data = data[pos] if pos < len(data) else None
+        if isinstance(data, dict) and "resourceType" in data:
+            type_path = data["resourceType"]
+            resources.append(data)
+    return type_path, resources

@@ -1,0 +1,36 @@
+"""Body parsing: decimal precision, defects reported as BadRequest."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from fhir_server.errors import BadRequest
+from fhir_server.jsonio import check_depth, dumps, parse_json
+
+
+@pytest.mark.parametrize("text", [b"1.50", b"0.10", b"100.0000", b"1e3", b"12345678901234567890",
+                                  b"3.14159265358979323846"])
+def test_lossy_numbers_keep_their_text(text: bytes) -> None:
+    assert dumps(parse_json(b'{"v":' + text + b"}")) == b'{"v":' + text.replace(b"1e3", b"1E+3") + b"}"
+
+
+def test_plain_numbers_take_the_fast_path() -> None:
+    value = parse_json(b'{"a":1.5,"b":2,"c":0.1}')
+    assert value == {"a": 1.5, "b": 2, "c": 0.1}
+    assert not any(isinstance(v, Decimal) for v in value.values())
+
+
+@pytest.mark.parametrize(("raw", "fragment"), [(b"{", "not valid JSON"), (b'{"a":NaN}', "not valid JSON"),
+                                               (b'{"a":"\xff"}', "UTF-8"), (b"", "not valid JSON")])
+def test_defects(raw: bytes, fragment: str) -> None:
+    with pytest.raises(BadRequest) as caught:
+        parse_json(raw)
+    assert fragment in caught.value.message
+
+
+def test_depth_limit() -> None:
+    check_depth({"a": [{"b": 1}]}, 3)
+    with pytest.raises(BadRequest):
+        check_depth({"a": [{"b": {}}]}, 3)
