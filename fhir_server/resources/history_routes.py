@@ -11,7 +11,7 @@ from starlette.responses import Response
 from ..render import fhir_response
 from . import repository
 from .history import fetch_history, history_bundle, parse_history_query
-from .service import check_id, check_type
+from .interactions import check_id, check_type
 
 __all__ = ["router"]
 

@@ -140,9 +140,11 @@ async def _write(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[st
     return Version(rtype, rid, vid, moment, False, body, method)
 
 
-async def create(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any]) -> Version:
-    """Create with a server-assigned id (any id in the body is ignored, as the spec says)."""
-    return await _write(conn, indexer, resource, new_id(), 1, "POST")
+async def create(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any],
+                 rid: str | None = None) -> Version:
+    """Create with a server-assigned id (any id in the body is ignored, as the spec says);
+    ``rid`` is an id the server assigned earlier, e.g. for a transaction bundle's fullUrl."""
+    return await _write(conn, indexer, resource, rid or new_id(), 1, "POST")
 
 
 async def update(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any], rid: str,

@@ -16,7 +16,8 @@ from ..jsonio import parse_json
 from ..render import check_content_type, fhir_response
 from . import patch as patching
 from .body import read_json_body
-from .service import ResourceService, WriteOutcome, check_type
+from .interactions import WriteOutcome, check_type
+from .service import ResourceService
 from .summary import apply_elements, apply_summary
 from .versions import Version, parse_etag, parse_http_date
 

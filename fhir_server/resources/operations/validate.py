@@ -15,7 +15,7 @@ from starlette.responses import Response
 from ...errors import BadRequest, Issue, operation_outcome
 from ...render import fhir_response
 from ..body import read_json_body
-from ..service import check_type
+from ..interactions import check_type
 from ..validation import validate_resource
 
 __all__ = ["router", "CAPABILITY_ENTRIES"]
