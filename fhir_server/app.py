@@ -24,6 +24,7 @@ from .definitions import definitions
 from .demo import load_demo
 from .embedded import start_embedded
 from .errors import FhirError, Issue, operation_outcome
+from .exchange import router as exchange_router
 from .jsonio import dumps
 from .render import fhir_response
 from .request_id import RequestIdMiddleware, current_request_id
@@ -122,6 +123,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def metadata(request: Request) -> Response:
         return fhir_response(request, app.state.capability)
 
+    app.include_router(exchange_router.router, prefix="/fhir")
     app.include_router(validate_operation.router, prefix="/fhir")
     app.include_router(history_routes.router, prefix="/fhir")
     app.include_router(search_router.router, prefix="/fhir")

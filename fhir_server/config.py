@@ -31,6 +31,7 @@ class Settings:
     max_json_depth: int = 64
     default_page_size: int = 20
     max_page_size: int = 1000
+    max_bundle_entries: int = 10_000
     max_conditional_delete: int = 100  # a conditional delete matching more answers 412
     # SMART authorization arrives with issue 5; until then the API is open and says so loudly.
     auth: str = "off"
@@ -56,6 +57,7 @@ def load_settings() -> Settings:
         pool_min=_env_int("FHIR_POOL_MIN", 2),
         pool_max=_env_int("FHIR_POOL_MAX", 20),
         max_body_bytes=_env_int("FHIR_MAX_BODY_BYTES", 16 * 1024 * 1024),
+        max_bundle_entries=_env_int("FHIR_MAX_BUNDLE_ENTRIES", 10_000),
         default_page_size=_env_int("FHIR_DEFAULT_PAGE_SIZE", 20),
         max_page_size=_env_int("FHIR_MAX_PAGE_SIZE", 1000),
         auth=env.get("FHIR_AUTH", "off").lower(),

@@ -13,11 +13,14 @@ when the focus carries its FHIR type path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, lru_cache
+from html.entities import name2codepoint
 from typing import Any
+from xml.etree import ElementTree
 
 import fhirpathpy
 from fhirpathpy.engine.nodes import ResourceNode, TypeInfo
@@ -25,7 +28,8 @@ from fhirpathpy.models import models
 
 __all__ = [
     "R4_MODEL", "UCUM", "CompiledPath", "compile_expression", "evaluate", "typed_node",
-    "type_path_of", "resolving",
+    "locate", "resolving", "html_checks",
+    "html_has_content", "parse_xhtml",
 ]
 
 R4_MODEL: dict[str, Any] = models["r4"]
@@ -79,6 +83,66 @@ def _find_target(root: dict[str, Any], ref: str) -> dict[str, Any] | None:
     return None
 
 
+_XHTML = "{http://www.w3.org/1999/xhtml}"
+# http://hl7.org/fhir/R4/narrative.html#xhtml : no document structure, scripts, forms,
+# frames, objects, styles sheets or base/link elements.
+_FORBIDDEN_TAGS = frozenset({
+    "html", "head", "body", "title", "meta", "base", "link", "style", "script", "noscript",
+    "form", "input", "button", "select", "option", "textarea", "frame", "frameset", "iframe",
+    "object", "embed", "applet", "param",
+})
+_XML_ENTITIES = frozenset({"amp", "lt", "gt", "quot", "apos"})
+_ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
+
+
+@lru_cache(maxsize=256)
+def parse_xhtml(div: str) -> ElementTree.Element | None:
+    """The narrative div parsed as XML (HTML named entities allowed), or None."""
+    if not div.lstrip().startswith("<div"):
+        return None
+    text = _ENTITY.sub(_replace_entity, div)
+    try:
+        return ElementTree.fromstring(text)
+    except ElementTree.ParseError:
+        return None
+
+
+def _replace_entity(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name in _XML_ENTITIES or name not in name2codepoint:
+        return match.group(0)
+    return chr(name2codepoint[name])
+
+
+def html_checks(div: Any) -> bool:
+    """Approximates htmlChecks() for txt-1: a well-formed XHTML ``div`` without forbidden
+    elements or event attributes (the spec's exact element/attribute lists are not enforced).
+    """
+    root = parse_xhtml(div) if isinstance(div, str) else None
+    if root is None or root.tag != _XHTML + "div":
+        return False
+    for element in root.iter():
+        if not element.tag.startswith(_XHTML) or element.tag[len(_XHTML):] in _FORBIDDEN_TAGS:
+            return False
+        if any(name.lower().startswith("on") for name in element.attrib):
+            return False
+    return True
+
+
+def html_has_content(div: Any) -> bool:
+    """Approximates htmlChecks() for txt-2: some non-whitespace text or an image."""
+    root = parse_xhtml(div) if isinstance(div, str) else None
+    if root is None:
+        return False
+    if any(text.strip() for text in root.itertext()):
+        return True
+    return any(True for _ in root.iter(_XHTML + "img"))
+
+
+def _html_checks_fn(inputs: list[Any]) -> bool:
+    return len(inputs) == 1 and html_checks(inputs[0])
+
+
 def _no_trace(_label: str, _value: Any) -> None:
     """trace() must not print on a server."""
 
@@ -87,6 +151,7 @@ _OPTIONS: dict[str, Any] = {
     "userInvocationTable": {
         "hasValue": {"fn": _has_value},
         "resolve": {"fn": _resolve},
+        "htmlChecks": {"fn": _html_checks_fn},
     },
     "traceFn": _no_trace,
 }
@@ -134,20 +199,19 @@ def _child_type(parent_type: str, name: str, data: Any) -> tuple[str, str]:
     return _PATH2TYPE.get(child, child), name
 
 
-def type_path_of(root: dict[str, Any], location: str) -> tuple[str | None, list[dict[str, Any]]]:
+def locate(root: dict[str, Any], location: str) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
     """Walk a FHIRPath location (``Bundle.entry[0].resource.name[1]``) through ``root``.
 
-    Returns the FHIR type path of the located node and the resources passed on the way
-    (outermost first), from which %resource and %rootResource are taken.
+    Returns the FHIR type path of the located node, %resource (the nearest enclosing
+    resource) and %rootResource (its container when it is a contained resource).
     """
-    segments = location.split(".")
     data: Any = root
     type_path: str | None = root.get("resourceType")
-    resources = [root]
-    for segment in segments[1:]:
+    resource = container = root
+    for segment in location.split(".")[1:]:
         name, _, index = segment.partition("[")
         if type_path is None or not isinstance(data, dict):
-            return None, resources
+            return None, resource, container
         type_path, key = _child_type(type_path, name, data)
         data = data.get(key)
         if index and isinstance(data, list):
@@ -155,5 +219,6 @@ def type_path_of(root: dict[str, Any], location: str) -> tuple[str | None, list[
             data = data[pos] if pos < len(data) else None
         if isinstance(data, dict) and "resourceType" in data:
             type_path = data["resourceType"]
-            resources.append(data)
-    return type_path, resources
+            container = resource if name == "contained" else data
+            resource = data
+    return type_path, resource, container

@@ -1,0 +1,127 @@
+"""Batch and transaction bundles (http://hl7.org/fhir/R4/http.html#transaction).
+
+A transaction is one PostgreSQL transaction: every entry succeeds or nothing is visible.
+Entries run in the spec's order (DELETE, POST, PUT/PATCH, GET/HEAD) whatever their order in
+the bundle; ids for creates are chosen first so ``fullUrl`` references (``urn:uuid:``...)
+and conditional references are rewritten before anything is written. A batch runs each
+entry in its own transaction; a failed entry carries its OperationOutcome and the others apply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from ..db import Database
+from ..errors import BadRequest, FhirError, Issue, operation_outcome
+from ..resources import conditional, repository
+from ..resources.repository import Indexer, new_id
+from .entries import METHOD_ORDER, EntryRequest
+from .execute import EntryResult, execute_entry, reason_phrase
+from .references import collect_references, resolve_conditionals, rewrite_references
+
+__all__ = ["process_transaction", "process_batch", "BundleContext"]
+
+
+@dataclass(frozen=True)
+class BundleContext:
+    db: Database
+    indexer: Indexer
+    base: str
+    max_conditional_delete: int
+
+
+def _check_overlaps(entries: list[EntryRequest]) -> None:
+    """A transaction may not touch one resource twice (http.html#trules)."""
+    seen: dict[str, int] = {}
+    for entry in entries:
+        if entry.method in ("PUT", "PATCH", "DELETE") and entry.resource_id and entry.resource_type:
+            key = f"{entry.resource_type}/{entry.resource_id}"
+            if key in seen:
+                raise BadRequest(f"Transaction touches {key} twice (entries {seen[key]} and {entry.index})")
+            seen[key] = entry.index
+
+
+async def _plan_ids(conn: AsyncConnection[Any], ctx: BundleContext, entries: list[EntryRequest],
+                    preset: dict[int, EntryResult]) -> tuple[dict[int, str], dict[str, str]]:
+    """Choose the id of every create and update target; map each fullUrl to Type/id."""
+    assigned: dict[int, str] = {}
+    full_urls: dict[str, str] = {}
+    for entry in entries:
+        rtype = entry.resource_type
+        if entry.method == "POST" and rtype and entry.operation is None:
+            existing = None
+            if entry.if_none_exist:
+                existing = await conditional.match_for_create(conn, rtype, entry.if_none_exist)
+            if existing is not None:
+                preset[entry.index] = await _existing_result(conn, rtype, existing)
+            assigned[entry.index] = existing or new_id()
+        elif entry.method == "PUT" and rtype and entry.resource_id is None and entry.query:
+            body_id = entry.resource.get("id") if isinstance(entry.resource, dict) else None
+            assigned[entry.index] = await conditional.target_for_update(conn, rtype, entry.query, body_id)
+        elif entry.method == "PUT" and rtype and entry.resource_id:
+            assigned[entry.index] = entry.resource_id
+        if entry.full_url and entry.index in assigned and rtype:
+            full_urls[entry.full_url] = f"{rtype}/{assigned[entry.index]}"
+    return assigned, full_urls
+
+
+async def _existing_result(conn: AsyncConnection[Any], rtype: str, rid: str) -> EntryResult:
+    version = await repository.read(conn, rtype, rid)
+    return EntryResult("200 OK", f"{rtype}/{rid}/_history/{version.version_id}", version.etag,
+                       version.last_updated, version.body)
+
+
+async def _rewrite_all(conn: AsyncConnection[Any], entries: list[EntryRequest], full_urls: dict[str, str]) -> None:
+    found: set[str] = set()
+    for entry in entries:
+        if isinstance(entry.resource, dict):
+            collect_references(entry.resource, found)
+
+    async def resolve(rtype: str, params: list[tuple[str, str]]) -> list[str]:
+        from ..search.service import find_ids
+
+        return await find_ids(conn, rtype, params, 2)
+
+    mapping = {**full_urls, **await resolve_conditionals(found - set(full_urls), resolve)}
+    for entry in entries:
+        if isinstance(entry.resource, dict) and entry.method in ("POST", "PUT"):
+            entry.resource = rewrite_references(entry.resource, mapping)
+
+
+def _failure(entry: EntryRequest, exc: FhirError) -> FhirError:
+    """The transaction's error: the entry's own status, its issues located in the bundle."""
+    issues = [Issue(i.severity, i.code, f"{entry.label}: {i.diagnostics}",
+                    tuple(f"Bundle.entry[{entry.index}].resource.{e.split('.', 1)[-1]}" if "." in e else e
+                          for e in i.expression))
+              for i in exc.issues]
+    return type(exc)(f"{entry.label}: {exc.message}", issues, exc.headers)
+
+
+async def process_transaction(ctx: BundleContext, entries: list[EntryRequest]) -> list[EntryResult]:
+    _check_overlaps(entries)
+    results: dict[int, EntryResult] = {}
+    async with ctx.db.transaction() as conn:
+        assigned, full_urls = await _plan_ids(conn, ctx, entries, results)
+        await _rewrite_all(conn, entries, full_urls)
+        for entry in sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index)):
+            if entry.index in results:
+                continue
+            try:
+                results[entry.index] = await execute_entry(conn, ctx, entry, assigned.get(entry.index))
+            except FhirError as exc:
+                raise _failure(entry, exc) from exc
+    return [results[e.index] for e in entries]
+
+
+async def process_batch(ctx: BundleContext, entries: list[EntryRequest]) -> list[EntryResult]:
+    results: list[EntryResult] = []
+    for entry in entries:
+        try:
+            async with ctx.db.transaction() as conn:
+                results.append(await execute_entry(conn, ctx, entry, None))
+        except FhirError as exc:
+            results.append(EntryResult(reason_phrase(exc.status), outcome=operation_outcome(exc.issues)))
+    return results
