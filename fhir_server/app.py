@@ -22,7 +22,7 @@ from .config import Settings
 from .db import Database, migrate
 from .definitions import definitions
 from .demo import load_demo
-from .embedded import start_embedded
+from .embedded import resolve_database_url
 from .errors import FhirError, Issue, operation_outcome
 from .exchange import router as exchange_router
 from .jsonio import dumps
@@ -80,17 +80,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         return _outcome_response(500, [Issue("fatal", "exception", message)])
 
 
-def _database_url(settings: Settings) -> str:
-    return settings.database_url or start_embedded(settings.data_dir)
-
-
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     if settings.auth != "on":
         log.warning("AUTHORIZATION IS OFF: every client can read and write everything. "
                     "Development use only.")
-    url = await asyncio.to_thread(_database_url, settings)
+    url = await asyncio.to_thread(resolve_database_url, settings.database_url, settings.data_dir)
     await asyncio.to_thread(migrate, url)
     await asyncio.to_thread(definitions)
     db = Database(url, settings.pool_min, settings.pool_max)

@@ -41,6 +41,14 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace) -> int:
+    from .embedded import resolve_database_url
+    from .exchange.load_command import run_load
+
+    settings = _settings(args)
+    return run_load(resolve_database_url(settings.database_url, settings.data_dir), settings.public_base, args.paths, args.workers, args.force)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fhir-server", description="FHIR R4 server on PostgreSQL")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -52,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--demo", action="store_true", help="load the demo data set at start-up if missing")
     _add_database_options(serve)
     serve.set_defaults(handler=_serve)
+    load = commands.add_parser("load", help="load bundles, resources and NDJSON files (also .gz, directories)")
+    load.add_argument("paths", nargs="+", type=Path, help="files or directories")
+    load.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    load.add_argument("--force", action="store_true", help="load files again even if already loaded")
+    _add_database_options(load)
+    load.set_defaults(handler=_load)
     return parser
 
 

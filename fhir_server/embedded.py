@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-__all__ = ["start_embedded"]
+__all__ = ["start_embedded", "resolve_database_url"]
 
 log = logging.getLogger(__name__)
 
@@ -39,3 +39,8 @@ def start_embedded(data_dir: Path, database: str = "fhir") -> str:
 
 
 _SERVERS: list[object] = []
+
+
+def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
+    """The configured URL, or the embedded server's when none is configured."""
+    return database_url or start_embedded(data_dir)

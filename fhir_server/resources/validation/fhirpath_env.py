@@ -28,7 +28,7 @@ from fhirpathpy.models import models
 
 __all__ = [
     "R4_MODEL", "UCUM", "CompiledPath", "compile_expression", "evaluate", "typed_node",
-    "locate", "resolving", "html_checks",
+    "locate", "json_child_type", "choice_suffixes", "resolving", "html_checks",
     "html_has_content", "parse_xhtml",
 ]
 
@@ -197,6 +197,25 @@ def _child_type(parent_type: str, name: str, data: Any) -> tuple[str, str]:
     if name in ("extension", "modifierExtension"):
         return "Extension", name
     return _PATH2TYPE.get(child, child), name
+
+
+def json_child_type(parent_type: str | None, key: str) -> str | None:
+    """FHIR type path of the JSON property ``key`` (``valueQuantity`` -> ``Quantity``)."""
+    if parent_type is None:
+        return None
+    if key in ("extension", "modifierExtension"):
+        return "Extension"
+    child = f"{parent_type}.{key}"
+    child = _PATHS_ELSEWHERE.get(child, child)
+    return _PATH2TYPE.get(child, child)
+
+
+def choice_suffixes() -> dict[str, frozenset[str]]:
+    """Choice element name -> every type suffix it takes in R4 (``value`` -> Quantity, ...)."""
+    out: dict[str, set[str]] = {}
+    for path, types in _CHOICES.items():
+        out.setdefault(path.rsplit(".", 1)[1], set()).update(types)
+    return {name: frozenset(types) for name, types in out.items()}
 
 
 def locate(root: dict[str, Any], location: str) -> tuple[str | None, dict[str, Any], dict[str, Any]]:

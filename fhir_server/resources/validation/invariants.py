@@ -5,81 +5,119 @@ to true), FHIRPath: http://hl7.org/fhirpath/N1/ , FHIR's FHIRPath additions:
 http://hl7.org/fhir/R4/fhirpath.html .
 
 ``InvariantChecker.check`` is called by the structure walker for every element that has
-constraints. Each distinct expression gets one *plan*, built once:
+constraints. Each distinct (key, expression) gets one *plan*, built once:
 
-* the invariants found on nearly every element (``ele-1``, ``ext-1``, ``dom-2`` .. ``dom-6``,
-  ``ref-1``, ``per-1``) and the narrative checks ``txt-1``/``txt-2`` (``htmlChecks()``) run as
-  Python (``_native.py``-style functions below, proved equal to FHIRPath on the examples);
-* expressions that only combine ``path.exists()``/``path.empty()`` with boolean operators
-  (``qty-3``, ``obs-6``, ``tim-*`` ...) are compiled to Python by ``existence_logic``;
-* everything else is evaluated by fhirpathpy (``fhirpath_env``).
+* ``NATIVE``: Python for invariants found on nearly every element (``ele-1``, ``ref-1``,
+  ``per-1``), for ``dom-3`` (fhirpathpy cannot evaluate ``descendants().as(uri)``) and the
+  narrative checks ``txt-1``/``txt-2`` (``htmlChecks()``, approximated: see fhirpath_env);
+* ``compile_existence``: expressions that only combine ``path.exists()``/``path.empty()``
+  with boolean operators (``ext-1``, ``dom-2``/``4``/``5``/``6``, ``qty-3``, ``obs-6``,
+  ``tim-*`` ...) become Python closures;
+* everything else is evaluated by fhirpathpy (``fhirpath_env``), compiled once.
 
 Verdicts: ``true`` passes, ``false`` is an issue, an empty result (undecidable, e.g. dates of
 different precision compared) is not reported. An expression fhirpathpy cannot evaluate is
-skipped and logged once at debug level; ``UNSUPPORTED`` lists the ones skipped on purpose.
+skipped and logged once per key at debug level; ``UNSUPPORTED`` lists those skipped on purpose.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
 from fhir_server.errors import Issue
 from fhir_server.resources.validation import fhirpath_env as env
-from fhir_server.resources.validation.existence_logic import compile_existence
-from fhir_server.resources.validation.native import NATIVE, Scope
 
-__all__ = ["InvariantChecker", "UNSUPPORTED", "Scope"]
+__all__ = ["InvariantChecker", "UNSUPPORTED", "NATIVE", "Scope", "compile_existence"]
 
 log = logging.getLogger(__name__)
 
 # Constraint key -> why it is not evaluated. Keep this as small as possible.
 UNSUPPORTED: dict[str, str] = {}
 
+
+class Scope:
+    """Where a focus node sits: FHIR type path, %resource and %rootResource (computed lazily)."""
+
+    __slots__ = ("root", "location", "_type_path", "_located")
+
+    def __init__(self, root: dict[str, Any], location: str, type_path: str | None = None) -> None:
+        self.root = root
+        self.location = location
+        self._type_path = type_path
+        self._located: tuple[str | None, dict[str, Any], dict[str, Any]] | None = None
+
+    def _locate(self) -> tuple[str | None, dict[str, Any], dict[str, Any]]:
+        if self._located is None:
+            self._located = env.locate(self.root, self.location)
+        return self._located
+
+    @property
+    def type_path(self) -> str | None:
+        return self._type_path or self._locate()[0]
+
+    @property
+    def resource(self) -> dict[str, Any]:
+        return self._locate()[1]
+
+    @property
+    def root_resource(self) -> dict[str, Any]:
+        return self._locate()[2]
+
+    def variables(self) -> dict[str, Any]:
+        return {"resource": self.resource, "rootResource": self.root_resource, "ucum": env.UCUM}
+
+
 # A plan: (focus, scope) -> True (holds) | False (violated) | None (undecidable or skipped).
 Plan = Callable[[Any, Scope], bool | None]
+_DEFER = object()  # a native fast path that cannot decide hands over to fhirpathpy
 
 
 class InvariantChecker:
     """Evaluates ElementDefinition.constraint lists; one instance per process is enough."""
 
     def __init__(self) -> None:
-        self._plans: dict[str, Plan] = {}
+        self._plans: dict[tuple[str, str], Plan] = {}
         self._logged: set[str] = set()
 
     def check(self, node: Any, constraints: list[dict[str, Any]], location: str,
               root: dict[str, Any], *, type_path: str | None = None) -> list[Issue]:
         """Issues for the constraints that ``node`` (at ``location`` in ``root``) violates.
 
-        ``type_path`` is the FHIR type path of ``node`` as fhirpathpy's model knows it
-        (``Period``, ``Patient.contact``); derived from ``location`` when not given.
+        ``type_path`` is ``node``'s FHIR type path as fhirpathpy's model knows it (``Period``,
+        ``Patient.contact``); it is derived from ``location`` when not given.
         """
         issues: list[Issue] = []
         scope: Scope | None = None
         for constraint in constraints:
-            expression = constraint.get("expression")
-            if not expression:
-                continue
-            plan = self._plans.get(expression) or self._plan(constraint)
+            ident = (constraint.get("key", "?"), constraint.get("expression") or "")
+            plan = self._plans.get(ident) or self._plan(*ident)
             if scope is None:
                 scope = Scope(root, location, type_path)
             if plan(node, scope) is False:
                 issues.append(_issue(constraint, location))
         return issues
 
-    def _plan(self, constraint: dict[str, Any]) -> Plan:
-        expression: str = constraint["expression"]
-        key = constraint.get("key", "?")
-        plan = NATIVE.get(expression) or compile_existence(expression)
-        if plan is None and key in UNSUPPORTED:
+    def plan(self, key: str, expression: str) -> Plan:
+        """The cached evaluator for one constraint (exposed for tests and sweeps)."""
+        return self._plans.get((key, expression)) or self._plan(key, expression)
+
+    def _plan(self, key: str, expression: str) -> Plan:
+        native = NATIVE.get(key)
+        plan: Plan | None
+        if not expression or key in UNSUPPORTED:
             plan = _skip
-        if plan is None:
-            plan = self._fhirpath_plan(key, expression)
-        self._plans[expression] = plan
+        elif native is not None and native[0] == expression:
+            plan = _with_fallback(native[1], self.fhirpath_plan(key, expression))
+        else:
+            plan = compile_existence(expression) or self.fhirpath_plan(key, expression)
+        self._plans[(key, expression)] = plan
         return plan
 
-    def _fhirpath_plan(self, key: str, expression: str) -> Plan:
+    def fhirpath_plan(self, key: str, expression: str) -> Plan:
+        """A plan that evaluates ``expression`` with fhirpathpy (never raises)."""
         try:
             compiled = env.compile_expression(expression)
         except Exception as exc:  # noqa: BLE001 - a bad expression must not break validation
@@ -108,6 +146,14 @@ def _skip(_node: Any, _scope: Scope) -> None:
     return None
 
 
+def _with_fallback(native: Callable[[Any, Scope], Any], fallback: Plan) -> Plan:
+    def plan(node: Any, scope: Scope) -> bool | None:
+        verdict = native(node, scope)
+        return fallback(node, scope) if verdict is _DEFER else verdict
+
+    return plan
+
+
 def _verdict(result: list[Any]) -> bool | None:
     """FHIRPath singleton evaluation: [false] fails, [] is undecidable, anything else holds."""
     if len(result) != 1:
@@ -120,3 +166,263 @@ def _issue(constraint: dict[str, Any], location: str) -> Issue:
     severity = "error" if constraint.get("severity") == "error" else "warning"
     return Issue(severity, "invariant", f"{constraint.get('key')}: {constraint.get('human', '')}",
                  (location,))
+
+
+# --- native invariants -------------------------------------------------------------------
+
+def _ele_1(node: Any, _scope: Scope) -> bool:
+    """hasValue() or (children().count() > id.count()): a value, or a child besides id."""
+    if isinstance(node, dict):
+        return any(k != "id" and k != "fhir_comments" and v is not None and v != []
+                   for k, v in node.items())
+    return node is not None
+
+
+def _per_1(node: Any, _scope: Scope) -> Any:
+    """start <= end when both have values; same-precision, same-offset values compare as text."""
+    start, end = node.get("start"), node.get("end")
+    if not isinstance(start, str) or not isinstance(end, str):
+        return True
+    if len(start) == len(end) and _offset(start) == _offset(end):
+        return start <= end
+    return _DEFER
+
+
+_OFFSET = re.compile(r"(Z|[+-]\d\d:\d\d)$")
+
+
+def _offset(value: str) -> str | None:
+    if "T" not in value:
+        return ""
+    match = _OFFSET.search(value)
+    return match.group(1) if match else None
+
+
+def _ref_1(node: Any, scope: Scope) -> bool | None:
+    """A local reference (#id) must match a contained resource of %rootResource."""
+    reference = node.get("reference") if isinstance(node, dict) else None
+    if not isinstance(reference, str):
+        return None
+    if not reference.startswith("#"):
+        return True
+    contained = scope.root_resource.get("contained") or ()
+    return any(isinstance(c, dict) and c.get("id") == reference[1:] for c in contained)
+
+
+_URI_TYPES = frozenset({"uri", "url", "canonical", "oid", "uuid"})
+
+
+def _dom_3(node: Any, _scope: Scope) -> bool:
+    """Every contained resource is referenced from the resource or refers to the container."""
+    contained = node.get("contained") if isinstance(node, dict) else None
+    if not contained:
+        return True
+    targets: set[str] = set()
+    _collect_targets(node, node.get("resourceType"), targets)
+    for resource in contained:
+        rid = resource.get("id") if isinstance(resource, dict) else None
+        if not isinstance(rid, str) or "#" + rid in targets:
+            continue
+        inner: set[str] = set()
+        _collect_targets(resource, resource.get("resourceType"), inner, canonical_only=True)
+        if "#" not in inner:
+            return False
+    return True
+
+
+def _collect_targets(data: dict[str, Any], type_path: str | None, out: set[str],
+                     canonical_only: bool = False) -> None:
+    """Strings under ``reference`` keys and uri-typed (canonical-typed) values below ``data``."""
+    for key, value in data.items():
+        if key == "resourceType":
+            continue
+        child_type = env.json_child_type(type_path, key)
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, dict):
+                item_type = item.get("resourceType", child_type)
+                _collect_targets(item, item_type, out, canonical_only)
+            elif isinstance(item, str) and (
+                    key == "reference"
+                    or (child_type == "canonical" if canonical_only else child_type in _URI_TYPES)):
+                out.add(item)
+
+
+def _txt_1(node: Any, _scope: Scope) -> bool:
+    return env.html_checks(node)
+
+
+def _txt_2(node: Any, _scope: Scope) -> bool:
+    return env.html_has_content(node)
+
+
+_DOM_3 = (
+    "contained.where((('#'+id in (%resource.descendants().reference | %resource.descendants()"
+    ".as(canonical) | %resource.descendants().as(uri) | %resource.descendants().as(url))) or "
+    "descendants().where(reference = '#').exists() or descendants().where(as(canonical) = '#')"
+    ".exists() or descendants().where(as(canonical) = '#').exists()).not())"
+    ".trace('unmatched', id).empty()"
+)
+# key -> (the R4 expression it implements, implementation). Returning _DEFER hands over to
+# fhirpathpy; a profile reusing a key with another expression is evaluated normally.
+NATIVE: dict[str, tuple[str, Callable[[Any, Scope], Any]]] = {
+    "ele-1": ("hasValue() or (children().count() > id.count())", _ele_1),
+    "per-1": ("start.hasValue().not() or end.hasValue().not() or (start <= end)", _per_1),
+    "ref-1": ("reference.startsWith('#').not() or (reference.substring(1).trace('url') in "
+              "%rootResource.contained.id.trace('ids'))", _ref_1),
+    "dom-3": (_DOM_3, _dom_3),
+    "txt-1": ("htmlChecks()", _txt_1),
+    "txt-2": ("htmlChecks()", _txt_2),
+}
+
+
+# --- existence logic ---------------------------------------------------------------------
+# Expressions built only from `a.b.exists()`, `a.b.empty()`, `.not()`, parentheses and
+# and/or/xor/implies/=/!= between booleans need no FHIRPath engine: every operand is a
+# boolean, so FHIRPath's three-valued logic reduces to Python's.
+
+_TOKEN = re.compile(r"\s*(!=|[().=]|`[A-Za-z]+`|[A-Za-z][A-Za-z0-9]*)")
+_CHOICES = env.choice_suffixes()
+_Test = Callable[[Any], bool]
+
+
+def compile_existence(expression: str) -> Plan | None:
+    """A Python plan for a pure existence-logic expression, or None if it is anything else."""
+    tokens = _tokenize(expression)
+    if tokens is None:
+        return None
+    parser = _ExistenceParser(tokens)
+    try:
+        test = parser.implies()
+    except (IndexError, ValueError):
+        return None
+    if parser.pos != len(tokens):
+        return None
+    return lambda node, _scope: test(node)
+
+
+def _tokenize(expression: str) -> list[str] | None:
+    tokens, pos = [], 0
+    while pos < len(expression.rstrip()):
+        match = _TOKEN.match(expression, pos)
+        if match is None:
+            return None
+        tokens.append(match.group(1).strip("`"))
+        pos = match.end()
+    return tokens
+
+
+class _ExistenceParser:
+    """Recursive descent in FHIRPath precedence: implies < or/xor < and < =/!= < term."""
+
+    _BINARY: dict[str, Callable[[bool, bool], bool]] = {
+        "implies": lambda a, b: (not a) or b, "or": lambda a, b: a or b,
+        "xor": lambda a, b: a != b, "and": lambda a, b: a and b,
+        "=": lambda a, b: a == b, "!=": lambda a, b: a != b,
+    }
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+        self.pos = 0
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
+
+    def _take(self, expected: str | None = None) -> str:
+        token = self.tokens[self.pos]
+        if expected is not None and token != expected:
+            raise ValueError(token)
+        self.pos += 1
+        return token
+
+    def _level(self, operators: tuple[str, ...], operand: Callable[[], _Test]) -> _Test:
+        left = operand()
+        while self._peek() in operators:
+            op = self._BINARY[self._take()]
+            left = _combine(op, left, operand())
+        return left
+
+    def implies(self) -> _Test:
+        return self._level(("implies",), self.or_)
+
+    def or_(self) -> _Test:
+        return self._level(("or", "xor"), self.and_)
+
+    def and_(self) -> _Test:
+        return self._level(("and",), self.equality)
+
+    def equality(self) -> _Test:
+        return self._level(("=", "!="), self.term)
+
+    def term(self) -> _Test:
+        if self._peek() == "(":
+            self._take("(")
+            test = self.implies()
+            self._take(")")
+        else:
+            test = self._path_test()
+        while self._peek() == ".":
+            self._take(".")
+            self._call("not")
+            test = _negate(test)
+        return test
+
+    def _call(self, name: str) -> None:
+        self._take(name)
+        self._take("(")
+        self._take(")")
+
+    def _path_test(self) -> _Test:
+        path: list[str] = []
+        while True:
+            name = self._take()
+            if not name[0].isalpha() or name in self._BINARY:
+                raise ValueError(name)
+            if self._peek() == "(":
+                if name not in ("exists", "empty") or not path:
+                    raise ValueError(name)
+                self.pos -= 1
+                self._call(name)
+                return _exists_test(tuple(path), negate=name == "empty")
+            path.append(name)
+            self._take(".")
+
+
+def _combine(op: Callable[[bool, bool], bool], left: _Test, right: _Test) -> _Test:
+    return lambda node: op(left(node), right(node))
+
+
+def _negate(test: _Test) -> _Test:
+    return lambda node: not test(node)
+
+
+def _exists_test(path: tuple[str, ...], negate: bool) -> _Test:
+    if negate:
+        return lambda node: not _path_exists(node, path)
+    return lambda node: _path_exists(node, path)
+
+
+def _path_exists(node: Any, path: tuple[str, ...]) -> bool:
+    items = [node]
+    for name in path:
+        items = [child for item in items if isinstance(item, dict)
+                 for child in _children(item, name)]
+        if not items:
+            return False
+    return True
+
+
+def _children(item: dict[str, Any], name: str) -> list[Any]:
+    """``name`` of a JSON object: the value, its ``_name`` twin, or a choice ``name[x]``."""
+    keys = [k for k in (name, "_" + name) if k in item]
+    if not keys and name in _CHOICES:
+        suffixes = _CHOICES[name]
+        keys = [k for k in item if k.lstrip("_").startswith(name)
+                and k.lstrip("_")[len(name):] in suffixes]
+    out: list[Any] = []
+    for key in keys:
+        value = item[key]
+        if isinstance(value, list):
+            out.extend(v for v in value if v is not None)
+        elif value is not None:
+            out.append(value)
+    return out
