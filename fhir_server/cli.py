@@ -46,7 +46,8 @@ def _load(args: argparse.Namespace) -> int:
     from .exchange.load_command import run_load
 
     settings = _settings(args)
-    return run_load(resolve_database_url(settings.database_url, settings.data_dir), settings.public_base, args.paths, args.workers, args.force)
+    url = resolve_database_url(settings.database_url, settings.data_dir)
+    return run_load(url, settings.public_base, args.paths, args.workers, args.force)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 __all__ = [
     "Issue", "FhirError", "BadRequest", "NotFound", "Gone", "MethodNotAllowed", "Conflict",
     "PreconditionFailed", "Unprocessable", "UnsupportedMediaType", "PayloadTooLarge",
-    "NotAcceptable", "NotSupported", "Forbidden", "Unauthorized", "operation_outcome",
+    "NotAcceptable", "NotSupported", "ServerError", "Forbidden", "Unauthorized", "operation_outcome",
 ]
 
 
@@ -100,6 +100,10 @@ class UnsupportedMediaType(FhirError):
 
 class Unprocessable(FhirError):
     status, code = 422, "processing"
+
+
+class ServerError(FhirError):
+    status, code = 500, "exception"
 
 
 class NotSupported(FhirError):
