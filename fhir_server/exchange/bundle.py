@@ -106,13 +106,15 @@ async def process_transaction(ctx: BundleContext, entries: list[EntryRequest]) -
     async with ctx.db.transaction() as conn:
         assigned, full_urls = await _plan_ids(conn, ctx, entries, results)
         await _rewrite_all(conn, entries, full_urls)
-        for entry in sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index)):
-            if entry.index in results:
-                continue
-            try:
-                results[entry.index] = await execute_entry(conn, ctx, entry, assigned.get(entry.index))
-            except FhirError as exc:
-                raise _failure(entry, exc) from exc
+        # Pipeline mode: writes whose results nobody reads are sent without waiting for each answer.
+        async with conn.pipeline():
+            for entry in sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index)):
+                if entry.index in results:
+                    continue
+                try:
+                    results[entry.index] = await execute_entry(conn, ctx, entry, assigned.get(entry.index))
+                except FhirError as exc:
+                    raise _failure(entry, exc) from exc
     return [results[e.index] for e in entries]
 
 

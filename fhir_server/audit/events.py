@@ -1,0 +1,101 @@
+"""AuditEvent resources shaped after IHE Basic Audit Log Patterns (BALP,
+https://profiles.ihe.net/ITI/BALP/) on FHIR R4 AuditEvent (http://hl7.org/fhir/R4/auditevent.html).
+
+Pure: an ``AuditRecord`` holds the indexed columns and the AuditEvent JSON; nothing here
+touches the database.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..resources.versions import format_instant, now_instant
+
+__all__ = ["AuditRecord", "build_audit_record", "ACTIONS"]
+
+# restful-interaction code -> AuditEvent.action (C create, R read, U update, D delete, E execute)
+ACTIONS = {"read": "R", "vread": "R", "search-type": "E", "search-system": "E", "search": "E",
+           "history-instance": "R", "history-type": "R", "history-system": "R", "create": "C",
+           "update": "U", "patch": "U", "delete": "D", "transaction": "E", "batch": "E",
+           "operation": "E", "capabilities": "R", "token": "E", "authorize": "E", "login": "E"}
+EVENT_TYPE = {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest",
+              "display": "Restful Operation"}
+SOURCE_TYPE = {"system": "http://terminology.hl7.org/CodeSystem/security-source-type", "code": "4",
+               "display": "Application Server"}
+ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
+OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
+DCM = "http://dicom.nema.org/resources/ontology/DCM"
+BALP_ENTITY = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType"
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    id: str
+    recorded: datetime
+    action: str
+    subtype: str
+    outcome: str
+    client_id: str | None
+    user_ref: str | None
+    patient_refs: tuple[str, ...]
+    entity_refs: tuple[str, ...]
+    request_id: str | None
+    content: dict[str, Any] = field(repr=False)
+
+
+def _agents(client_id: str | None, user_ref: str | None, client_address: str | None) -> list[dict[str, Any]]:
+    client: dict[str, Any] = {
+        "type": {"coding": [{"system": DCM, "code": "110150", "display": "Application"}]},
+        "who": {"identifier": {"system": "urn:fhir-server:client", "value": client_id or "anonymous"}},
+        "requestor": user_ref is None,
+    }
+    if client_address:
+        client["network"] = {"address": client_address, "type": "2"}
+    agents = [client]
+    if user_ref:
+        agents.append({"type": {"coding": [{"system": DCM, "code": "110153", "display": "Source Role ID"}]},
+                       "who": {"reference": user_ref}, "requestor": True})
+    return agents
+
+
+def _entities(patients: tuple[str, ...], entities: tuple[str, ...], query: str | None,
+              request_id: str | None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = [
+        {"what": {"reference": ref}, "type": {"system": ENTITY_TYPE, "code": "1", "display": "Person"},
+         "role": {"system": OBJECT_ROLE, "code": "1", "display": "Patient"}} for ref in patients]
+    out += [{"what": {"reference": ref}, "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"}}
+            for ref in entities if ref not in patients]
+    if query is not None:
+        out.append({"type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
+                    "role": {"system": OBJECT_ROLE, "code": "24", "display": "Query"},
+                    "query": base64.b64encode(query.encode()).decode()})
+    if request_id:
+        out.append({"what": {"identifier": {"value": request_id}},
+                    "type": {"system": BALP_ENTITY, "code": "XrequestId", "display": "X-Request-Id"}})
+    return out
+
+
+def build_audit_record(*, subtype: str, outcome: str, outcome_desc: str | None, client_id: str | None,
+                       user_ref: str | None, patient_refs: tuple[str, ...] = (), entity_refs: tuple[str, ...] = (),
+                       query: str | None = None, request_id: str | None = None, server_url: str,
+                       client_address: str | None = None) -> AuditRecord:
+    record_id, recorded = str(uuid.uuid4()), now_instant()
+    action = ACTIONS.get(subtype, "E")
+    content: dict[str, Any] = {
+        "resourceType": "AuditEvent", "id": record_id, "type": EVENT_TYPE,
+        "subtype": [{"system": "http://hl7.org/fhir/restful-interaction", "code": subtype}],
+        "action": action, "recorded": format_instant(recorded), "outcome": outcome,
+        "agent": _agents(client_id, user_ref, client_address),
+        "source": {"observer": {"display": server_url}, "type": [SOURCE_TYPE]},
+    }
+    if outcome_desc:
+        content["outcomeDesc"] = outcome_desc
+    entities = _entities(patient_refs, entity_refs, query, request_id)
+    if entities:
+        content["entity"] = entities
+    return AuditRecord(record_id, recorded, action, subtype, outcome, client_id, user_ref, patient_refs,
+                       entity_refs, request_id, content)

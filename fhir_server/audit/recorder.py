@@ -1,0 +1,75 @@
+"""Writing audit records: inside the write's own transaction for changes (nothing changes
+without its record), and through a small in-process buffer for reads, flushed in batches
+every ``flush_seconds`` so that auditing a read costs no extra round trip on its path.
+The sealer (chain.seal_pending) runs after each flush."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import orjson
+from psycopg import AsyncConnection
+
+from ..db import Database
+from .chain import seal_pending
+from .events import AuditRecord
+
+__all__ = ["AuditRecorder", "insert_records"]
+
+log = logging.getLogger(__name__)
+INSERT = ("INSERT INTO audit_event (id, recorded, action, subtype, outcome, client_id, user_ref, patient_refs,"
+          " entity_refs, request_id, content) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)")
+
+
+def _row(record: AuditRecord) -> tuple[Any, ...]:
+    return (record.id, record.recorded, record.action, record.subtype, record.outcome, record.client_id,
+            record.user_ref, list(record.patient_refs), list(record.entity_refs), record.request_id,
+            orjson.dumps(record.content).decode())
+
+
+async def insert_records(conn: AsyncConnection[Any], records: list[AuditRecord]) -> None:
+    async with conn.cursor() as cur:
+        await cur.executemany(INSERT, [_row(r) for r in records])
+
+
+class AuditRecorder:
+    def __init__(self, db: Database, flush_seconds: float = 0.2) -> None:
+        self.db = db
+        self.flush_seconds = flush_seconds
+        self.pending: list[AuditRecord] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def record_in(self, conn: AsyncConnection[Any], record: AuditRecord) -> None:
+        """Record inside the caller's transaction: it commits or rolls back with the change."""
+        await insert_records(conn, [record])
+
+    def record_later(self, record: AuditRecord) -> None:
+        self.pending.append(record)
+
+    async def flush(self) -> None:
+        batch, self.pending = self.pending, []
+        if batch:
+            async with self.db.transaction() as conn:
+                await insert_records(conn, batch)
+        await seal_pending(self.db)
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self._loop())
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+        await self.flush()
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.flush_seconds)
+            try:
+                await self.flush()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep auditing alive; the failed batch is logged, never silently lost
+                log.exception("audit flush failed")
