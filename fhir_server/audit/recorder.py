@@ -51,8 +51,12 @@ class AuditRecorder:
     async def flush(self) -> None:
         batch, self.pending = self.pending, []
         if batch:
-            async with self.db.transaction() as conn:
-                await insert_records(conn, batch)
+            try:
+                async with self.db.transaction() as conn:
+                    await insert_records(conn, batch)
+            except Exception:
+                self.pending[:0] = batch  # retried on the next flush rather than lost
+                raise
         await seal_pending(self.db)
 
     def start(self) -> None:
@@ -71,5 +75,5 @@ class AuditRecorder:
                 await self.flush()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # keep auditing alive; the failed batch is logged, never silently lost
+            except Exception:  # keep auditing alive; the batch stays pending
                 log.exception("audit flush failed")

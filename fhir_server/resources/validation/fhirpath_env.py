@@ -229,10 +229,10 @@ def locate(root: dict[str, Any], location: str) -> tuple[str | None, dict[str, A
     resource = container = root
     for segment in location.split(".")[1:]:
         name, _, index = segment.partition("[")
-        if type_path is None or not isinstance(data, dict):
+        if type_path is None:
             return None, resource, container
         type_path, key = _child_type(type_path, name, data)
-        data = data.get(key)
+        data = data.get(key) if isinstance(data, dict) else None
         if index and isinstance(data, list):
             pos = int(index.rstrip("]"))
             data = data[pos] if pos < len(data) else None

@@ -10,6 +10,8 @@ constraints. Each distinct (key, expression) gets one *plan*, built once:
 * ``NATIVE``: Python for invariants found on nearly every element (``ele-1``, ``ref-1``,
   ``per-1``), for ``dom-3`` (fhirpathpy cannot evaluate ``descendants().as(uri)``) and the
   narrative checks ``txt-1``/``txt-2`` (``htmlChecks()``, approximated: see fhirpath_env);
+* ``rng-2`` natively too (fhirpathpy cannot compare Quantities); ``CORRECTED`` rewrites the
+  few expressions fhirpathpy misreads;
 * ``compile_existence``: expressions that only combine ``path.exists()``/``path.empty()``
   with boolean operators (``ext-1``, ``dom-2``/``4``/``5``/``6``, ``qty-3``, ``obs-6``,
   ``tim-*`` ...) become Python closures;
@@ -25,17 +27,28 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from fhir_server.errors import Issue
 from fhir_server.resources.validation import fhirpath_env as env
 
-__all__ = ["InvariantChecker", "UNSUPPORTED", "NATIVE", "Scope", "compile_existence"]
+__all__ = ["InvariantChecker", "UNSUPPORTED", "CORRECTED", "NATIVE", "Scope", "compile_existence"]
 
 log = logging.getLogger(__name__)
 
 # Constraint key -> why it is not evaluated. Keep this as small as possible.
 UNSUPPORTED: dict[str, str] = {}
+
+# (key, R4 expression) -> the expression evaluated instead, where fhirpathpy reads the R4
+# text differently from the reference (Java) engine.
+CORRECTED: dict[tuple[str, str], str] = {
+    # fhirpathpy types answerBoolean as FHIR.boolean, which it does not equate with the
+    # unqualified System name Boolean.
+    ("que-7", "operator = 'exists' implies (answer is Boolean)"):
+        "operator = 'exists' implies (answer is boolean)",
+}
 
 
 class Scope:
@@ -72,7 +85,6 @@ class Scope:
 
 # A plan: (focus, scope) -> True (holds) | False (violated) | None (undecidable or skipped).
 Plan = Callable[[Any, Scope], bool | None]
-_DEFER = object()  # a native fast path that cannot decide hands over to fhirpathpy
 
 
 class InvariantChecker:
@@ -105,14 +117,15 @@ class InvariantChecker:
         return self._plans.get((key, expression)) or self._plan(key, expression)
 
     def _plan(self, key: str, expression: str) -> Plan:
-        native = NATIVE.get(key)
+        native = NATIVE.get((key, expression))
         plan: Plan | None
         if not expression or key in UNSUPPORTED:
             plan = _skip
-        elif native is not None and native[0] == expression:
-            plan = _with_fallback(native[1], self.fhirpath_plan(key, expression))
+        elif native is not None:
+            plan = native
         else:
-            plan = compile_existence(expression) or self.fhirpath_plan(key, expression)
+            evaluated = CORRECTED.get((key, expression), expression)
+            plan = compile_existence(evaluated) or self.fhirpath_plan(key, evaluated)
         self._plans[(key, expression)] = plan
         return plan
 
@@ -146,14 +159,6 @@ def _skip(_node: Any, _scope: Scope) -> None:
     return None
 
 
-def _with_fallback(native: Callable[[Any, Scope], Any], fallback: Plan) -> Plan:
-    def plan(node: Any, scope: Scope) -> bool | None:
-        verdict = native(node, scope)
-        return fallback(node, scope) if verdict is _DEFER else verdict
-
-    return plan
-
-
 def _verdict(result: list[Any]) -> bool | None:
     """FHIRPath singleton evaluation: [false] fails, [] is undecidable, anything else holds."""
     if len(result) != 1:
@@ -178,24 +183,60 @@ def _ele_1(node: Any, _scope: Scope) -> bool:
     return node is not None
 
 
-def _per_1(node: Any, _scope: Scope) -> Any:
-    """start <= end when both have values; same-precision, same-offset values compare as text."""
-    start, end = node.get("start"), node.get("end")
-    if not isinstance(start, str) or not isinstance(end, str):
-        return True
-    if len(start) == len(end) and _offset(start) == _offset(end):
-        return start <= end
-    return _DEFER
+def _per_1(node: Any, _scope: Scope) -> bool | None:
+    """start <= end when both have values (fhirpathpy compares date strings as text)."""
+    return _ordered(node.get("start"), node.get("end"))
 
 
-_OFFSET = re.compile(r"(Z|[+-]\d\d:\d\d)$")
+def _mdd_1(node: Any, _scope: Scope) -> bool | None:
+    return _ordered(node.get("whenPrepared"), node.get("whenHandedOver"))
 
 
-def _offset(value: str) -> str | None:
-    if "T" not in value:
-        return ""
-    match = _OFFSET.search(value)
-    return match.group(1) if match else None
+def _task_inv_1(node: Any, _scope: Scope) -> bool | None:
+    return _ordered(node.get("authoredOn"), node.get("lastModified"))
+
+
+_DATETIME = re.compile(r"(\d{4})(?:-(\d\d)(?:-(\d\d)(?:T(\d\d):(\d\d)(?::(\d\d(?:\.\d+)?))?"
+                       r"(Z|[+-]\d\d:\d\d)?)?)?)?")
+
+
+def _ordered(first: Any, second: Any) -> bool | None:
+    """FHIRPath ``first <= second`` for date/dateTime/instant strings; None when undecidable.
+
+    Precisions are compared from the year down; at the first difference the values are
+    ordered; equal up to the shorter precision but of different precision is empty
+    (http://hl7.org/fhirpath/N1/#comparison). Values with an offset are compared in UTC.
+    """
+    if not isinstance(first, str) or not isinstance(second, str):
+        return True  # a side without a value: `x.hasValue().not()` holds
+    a, b = _components(first), _components(second)
+    if a is None or b is None:
+        return None
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            return x < y
+    return True if len(a) == len(b) else None
+
+
+def _components(value: str) -> tuple[Any, ...] | None:
+    match = _DATETIME.fullmatch(value)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, offset = match.groups()
+    if hour is None:
+        return tuple(int(p) for p in (year, month, day) if p is not None)
+    if offset is None:
+        return None  # a local time cannot be placed on the timeline
+    sec = Decimal(second or 0)
+    try:
+        stamp = datetime(int(year), int(month), int(day), int(hour), int(minute), tzinfo=UTC)
+    except ValueError:
+        return None
+    if offset != "Z":
+        sign = -1 if offset[0] == "-" else 1
+        stamp -= sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6]))
+    parts = (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute)
+    return parts if second is None else (*parts, sec)
 
 
 def _ref_1(node: Any, scope: Scope) -> bool | None:
@@ -205,6 +246,8 @@ def _ref_1(node: Any, scope: Scope) -> bool | None:
         return None
     if not reference.startswith("#"):
         return True
+    if reference == "#":  # '#'.substring(1) is empty (start outside the string): undecided
+        return None
     contained = scope.root_resource.get("contained") or ()
     return any(isinstance(c, dict) and c.get("id") == reference[1:] for c in contained)
 
@@ -247,6 +290,27 @@ def _collect_targets(data: dict[str, Any], type_path: str | None, out: set[str],
                 out.add(item)
 
 
+def _rng_2(node: Any, _scope: Scope) -> bool | None:
+    """low <= high for quantities in the same unit; other units would need UCUM: undecided."""
+    low, high = node.get("low"), node.get("high")
+    if not isinstance(low, dict) or not isinstance(high, dict):
+        return True
+    lv, hv = low.get("value"), high.get("value")
+    if not _is_number(lv) or not _is_number(hv) or _unit(low) != _unit(high):
+        return None
+    return lv <= hv
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _unit(quantity: dict[str, Any]) -> tuple[Any, ...]:
+    if "code" in quantity:
+        return quantity.get("system"), quantity["code"]
+    return (quantity.get("unit"),)
+
+
 def _txt_1(node: Any, _scope: Scope) -> bool:
     return env.html_checks(node)
 
@@ -262,16 +326,20 @@ _DOM_3 = (
     ".exists() or descendants().where(as(canonical) = '#').exists()).not())"
     ".trace('unmatched', id).empty()"
 )
-# key -> (the R4 expression it implements, implementation). Returning _DEFER hands over to
-# fhirpathpy; a profile reusing a key with another expression is evaluated normally.
-NATIVE: dict[str, tuple[str, Callable[[Any, Scope], Any]]] = {
-    "ele-1": ("hasValue() or (children().count() > id.count())", _ele_1),
-    "per-1": ("start.hasValue().not() or end.hasValue().not() or (start <= end)", _per_1),
-    "ref-1": ("reference.startsWith('#').not() or (reference.substring(1).trace('url') in "
-              "%rootResource.contained.id.trace('ids'))", _ref_1),
-    "dom-3": (_DOM_3, _dom_3),
-    "txt-1": ("htmlChecks()", _txt_1),
-    "txt-2": ("htmlChecks()", _txt_2),
+# (key, R4 expression) -> implementation; a profile reusing a key with another expression is
+# evaluated normally.
+NATIVE: dict[tuple[str, str], Plan] = {
+    ("ele-1", "hasValue() or (children().count() > id.count())"): _ele_1,
+    ("per-1", "start.hasValue().not() or end.hasValue().not() or (start <= end)"): _per_1,
+    ("mdd-1", "whenHandedOver.empty() or whenPrepared.empty() or whenHandedOver >= whenPrepared"): _mdd_1,
+    ("inv-1", "lastModified.exists().not() or authoredOn.exists().not() or lastModified >= authoredOn"):
+        _task_inv_1,
+    ("ref-1", "reference.startsWith('#').not() or (reference.substring(1).trace('url') in "
+              "%rootResource.contained.id.trace('ids'))"): _ref_1,
+    ("dom-3", _DOM_3): _dom_3,
+    ("rng-2", "low.empty() or high.empty() or (low <= high)"): _rng_2,
+    ("txt-1", "htmlChecks()"): _txt_1,
+    ("txt-2", "htmlChecks()"): _txt_2,
 }
 
 
