@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,11 +24,11 @@ from .db import Database, migrate
 from .definitions import definitions
 from .demo import load_demo
 from .embedded import resolve_database_url
-from .errors import FhirError, Issue, operation_outcome
+from .errors import FhirError, Issue, MethodNotAllowed, operation_outcome
 from .exchange import router as exchange_router
 from .jsonio import dumps
 from .render import fhir_response
-from .request_id import RequestIdMiddleware, current_request_id
+from .request_id import RequestIdMiddleware
 from .resources import capability, history_routes
 from .resources import router as resource_router
 from .resources.operations import validate as validate_operation
@@ -72,12 +73,11 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         return _outcome_response(400, [Issue("error", "invalid", "Malformed request")])
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> Response:
-        request_id = current_request_id()
-        log.exception("unhandled error in request %s", request_id)
-        message = f"Internal server error (request id {request_id}); the server log has the details"
-        return _outcome_response(500, [Issue("fatal", "exception", message)])
+    @app.exception_handler(psycopg.DataError)
+    async def data_error(request: Request, exc: psycopg.DataError) -> Response:
+        # Input PostgreSQL cannot hold (NUL bytes, out-of-range values) is the client's error.
+        message = f"Request contains a value that cannot be stored or compared: {exc.diag.message_primary}"
+        return _outcome_response(400, [Issue("error", "invalid", message)])
 
 
 @asynccontextmanager
@@ -118,6 +118,10 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/fhir/metadata")
     async def metadata(request: Request) -> Response:
         return fhir_response(request, app.state.capability)
+
+    @app.api_route("/fhir/metadata", methods=["POST", "PUT", "PATCH", "DELETE"])
+    async def metadata_wrong_method(request: Request) -> Response:
+        raise MethodNotAllowed(f"{request.method} is not allowed on /metadata: it is read-only")
 
     app.include_router(exchange_router.router, prefix="/fhir")
     app.include_router(validate_operation.router, prefix="/fhir")

@@ -1,16 +1,23 @@
 """X-Request-Id: taken from the client when sane, generated otherwise, echoed on every response
-and available to log lines and audit records through a context variable."""
+and available to log lines and audit records through a context variable.
+
+The same middleware is the last line of defence: an exception nothing else handled becomes
+a 500 OperationOutcome naming the request id (logged with its traceback, never sent).
+"""
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from contextvars import ContextVar
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["RequestIdMiddleware", "current_request_id"]
 
+log = logging.getLogger("fhir_server")
 _REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 _SANE = re.compile(rb"^[A-Za-z0-9._\-]{1,128}$")
 
@@ -39,7 +46,28 @@ class RequestIdMiddleware:
                 message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
             await send(message)
 
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error in request %s", request_id)
+            if not started:
+                await _send_internal_error(send_with_id, request_id)
         finally:
             _REQUEST_ID.reset(token)
+
+
+async def _send_internal_error(send: Send, request_id: str) -> None:
+    body = orjson.dumps({"resourceType": "OperationOutcome", "issue": [{
+        "severity": "fatal", "code": "exception",
+        "diagnostics": f"Internal server error (request id {request_id}); the server log has the details"}]})
+    await send({"type": "http.response.start", "status": 500,
+                "headers": [(b"content-type", b"application/fhir+json; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

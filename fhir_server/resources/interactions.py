@@ -7,7 +7,6 @@ conditional helpers on the connection it is given. http://hl7.org/fhir/R4/http.h
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,14 +17,13 @@ from ..definitions import definitions
 from ..errors import BadRequest, FhirError, Issue, NotFound, Unprocessable
 from ..jsonio import parse_json
 from . import conditional, repository
-from .repository import Indexer
+from .repository import ID_PATTERN, Indexer
 from .validation import validate_resource
 from .versions import Version
 
 __all__ = ["WriteOutcome", "check_type", "check_id", "check_body", "validate_or_raise", "create", "update",
            "conditional_update", "patch", "delete", "conditional_delete", "Patcher"]
 
-ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 # Issue codes that mean the body is malformed (400) rather than unprocessable (422).
 MALFORMED_CODES = frozenset({"structure", "value", "invalid", "too-long"})
 
@@ -44,7 +42,7 @@ def check_type(rtype: str) -> str:
 
 
 def check_id(rid: str) -> str:
-    if not ID_PATTERN.match(rid):
+    if not ID_PATTERN.fullmatch(rid):
         raise BadRequest(f"Invalid id '{rid[:80]}': ids match [A-Za-z0-9\\-\\.]{{1,64}}")
     return rid
 

@@ -11,6 +11,7 @@ falls back to the update path.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any, Protocol
 
@@ -20,7 +21,9 @@ from ..errors import Gone, NotFound, PreconditionFailed
 from ..jsonio import dumps
 from .versions import Version, format_instant, now_instant
 
-__all__ = ["Indexer", "read", "vread", "create", "update", "delete", "current_version", "new_id"]
+ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+__all__ = ["ID_PATTERN", "Indexer", "read", "vread", "create", "update", "delete", "current_version", "new_id"]
 
 _WRITE = """
 WITH h AS (
@@ -59,7 +62,14 @@ def _row_to_version(row: tuple[Any, ...]) -> Version:
                    rest[0] if rest else None)
 
 
+def _known_id(rtype: str, rid: str) -> None:
+    """An id that breaks the id rules cannot exist: answer 404 without asking the database."""
+    if not ID_PATTERN.fullmatch(rid):
+        raise NotFound(f"Resource {rtype}/{rid[:80]} is not known (not a valid id)")
+
+
 async def read(conn: AsyncConnection[Any], rtype: str, rid: str) -> Version:
+    _known_id(rtype, rid)
     cur = await conn.execute(
         "SELECT resource_type, id, version_id, last_updated, deleted, content::text FROM resource"
         " WHERE resource_type = %s AND id = %s AND version_id > 0", (rtype, rid))
@@ -82,6 +92,7 @@ async def read_any(conn: AsyncConnection[Any], rtype: str, rid: str) -> None:
 
 
 async def vread(conn: AsyncConnection[Any], rtype: str, rid: str, vid: str) -> Version:
+    _known_id(rtype, rid)
     if not vid.isdigit() or len(vid) > 9:
         raise NotFound(f"Version {vid} of {rtype}/{rid} is not known")
     cur = await conn.execute(

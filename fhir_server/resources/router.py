@@ -184,6 +184,7 @@ async def delete(request: Request, resource_type: str, resource_id: str) -> Resp
 
 @router.delete("/{resource_type}")
 async def conditional_delete(request: Request, resource_type: str) -> Response:
+    check_type(resource_type)
     query = _query_params(request)
     if not query:
         raise BadRequest("DELETE on a type needs search criteria (conditional delete) or an id in the URL")

@@ -1,0 +1,116 @@
+"""Assembles criteria, sort and keyset paging into one statement: http://hl7.org/fhir/R4/search.html.
+
+A search is ``SELECT ... FROM resource r WHERE <scope>`` where the scope is, per resource
+type searched, ``r.resource_type = $type AND NOT r.deleted AND <one condition per AND-ed
+parameter>`` (OR-ed across types for system and compartment ``*`` searches). Callers can
+AND further predicates (compartments now; security filters later, design habit 9) through
+``extra`` without knowing how the criteria were built, so totals and paging see them too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .criteria import Context, UnknownParameter, criterion_ids
+from .parse import Param
+from .sort import SortColumn, keyset_condition, order_by
+from .sqlfrag import Q, fmt, join
+
+__all__ = ["Applied", "Scope", "Cursor", "conditions", "build_scope", "ids_statement", "page_statement",
+           "count_statement", "estimate_statement"]
+
+
+@dataclass
+class Applied:
+    """Which parameters were applied and which were unknown (self link and outcome entry)."""
+
+    params: list[Param] = field(default_factory=list)
+    unknown: list[tuple[Param, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Scope:
+    types: tuple[str, ...]
+    where: Q
+
+    @property
+    def single(self) -> bool:
+        return len(self.types) == 1
+
+
+@dataclass(frozen=True)
+class Cursor:
+    keys: list[Any]
+    last: str  # tie-break value of the cursor row
+    reverse: bool  # True: the page before the cursor row
+
+
+def conditions(rtype: str, params: list[Param], ctx: Context, applied: Applied | None = None,
+               strict: bool = True, alias: str = "r") -> list[Q]:
+    """One condition on ``alias`` per parameter; unknown ones raise when ``strict``, else are recorded."""
+    out = []
+    for param in params:
+        try:
+            ids, negated = criterion_ids(rtype, param.criterion, param.values, ctx, name=param.name)
+        except UnknownParameter as exc:
+            if strict:
+                raise
+            if applied is not None and param not in [p for p, _ in applied.unknown]:
+                applied.unknown.append((param, exc.message))
+            continue
+        out.append(fmt(f"{alias}.id {'NOT IN' if negated else 'IN'} ({{}})", ids))
+        if applied is not None and param not in applied.params:
+            applied.params.append(param)
+    return out
+
+
+def _type_block(rtype: str, conds: list[Q], extra: Q | None) -> Q:
+    parts = [fmt("r.resource_type = {}", rtype), fmt("NOT r.deleted"), *conds]
+    if extra is not None:
+        parts.append(extra)
+    return join(" AND ", parts)
+
+
+def build_scope(types: list[str], params: list[Param], ctx: Context, applied: Applied | None = None,
+                strict: bool = True, extra: dict[str, Q] | Q | None = None) -> Scope:
+    """The WHERE clause for ``params`` over ``types``; ``extra`` adds a predicate (per type if a dict)."""
+    blocks = []
+    for rtype in types:
+        more = extra.get(rtype) if isinstance(extra, dict) else extra
+        blocks.append(_type_block(rtype, conditions(rtype, params, ctx, applied, strict), more))
+    if len(blocks) == 1:
+        return Scope(tuple(types), blocks[0])
+    return Scope(tuple(types), fmt("({})", join(" OR ", [fmt("({})", b) for b in blocks])))
+
+
+def ids_statement(rtype: str, params: list[Param], ctx: Context, limit: int) -> Q:
+    scope = build_scope([rtype], params, ctx)
+    return fmt("SELECT r.id FROM resource r WHERE {} ORDER BY r.id LIMIT {}", scope.where, limit)
+
+
+def _tiebreak(scope: Scope) -> Q:
+    return fmt("r.id") if scope.single else fmt("(r.resource_type || '/' || r.id)")
+
+
+def page_statement(scope: Scope, columns: list[SortColumn], cursor: Cursor | None, limit: int) -> Q:
+    """Rows (resource_type, id, content, tie-break, *keys) of one page; ``limit`` + 1 reveal a next page."""
+    names = [f"k{i}" for i in range(len(columns))]
+    keys = [fmt("{} AS {}", c.expr, fmt(n)) for c, n in zip(columns, names, strict=True)]
+    selected = [fmt("r.resource_type"), fmt("r.id AS rid"), fmt("r.content::text AS content"),
+                fmt("{} AS id", _tiebreak(scope)), *keys]
+    inner = fmt("SELECT {} FROM resource r WHERE {}", join(", ", selected), scope.where)
+    reverse = bool(cursor and cursor.reverse)
+    where = fmt("true")
+    if cursor is not None:
+        where = keyset_condition(columns, names, cursor.keys, cursor.last, reverse)
+    return fmt("SELECT s.resource_type, s.rid, s.content, s.id{} FROM ({}) s WHERE {} ORDER BY {} LIMIT {}",
+               fmt("".join(f", s.{n}" for n in names)), inner, where, order_by(columns, names, reverse), limit + 1)
+
+
+def count_statement(scope: Scope) -> Q:
+    return fmt("SELECT count(*) FROM resource r WHERE {}", scope.where)
+
+
+def estimate_statement(scope: Scope) -> Q:
+    return fmt("EXPLAIN (FORMAT JSON) SELECT 1 FROM resource r WHERE {}", scope.where)

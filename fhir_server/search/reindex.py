@@ -1,0 +1,1 @@
+"""Rebuild search indexes for stored resources (placeholder until the full version lands)."""
