@@ -25,12 +25,15 @@ from .definitions import definitions
 from .demo import load_demo
 from .embedded import resolve_database_url
 from .errors import FhirError, Issue, MethodNotAllowed, operation_outcome
+from .exchange import export_routes
 from .exchange import router as exchange_router
+from .exchange.bulk_export import ExportWorker
 from .jsonio import dumps
 from .render import fhir_response
 from .request_id import RequestIdMiddleware
 from .resources import capability, history_routes
 from .resources import router as resource_router
+from .resources.operations import everything as everything_operation
 from .resources.operations import validate as validate_operation
 from .resources.service import ResourceService
 from .search import indexer
@@ -95,12 +98,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.resources = ResourceService(db, indexer)
     app.state.capability = capability.build_capability_statement(
         settings.public_base, _software_version(), search_params_for,
-        validate_operation.CAPABILITY_ENTRIES, settings.auth == "off")
+        [*validate_operation.CAPABILITY_ENTRIES, everything_operation.CAPABILITY_ENTRY], settings.auth == "off")
+    export_worker = ExportWorker(db)
+    export_worker.start()
     if settings.demo:
         await load_demo(app.state.resources)
     try:
         yield
     finally:
+        await export_worker.stop()
         await db.close()
 
 
@@ -124,7 +130,9 @@ def create_app(settings: Settings) -> FastAPI:
         raise MethodNotAllowed(f"{request.method} is not allowed on /metadata: it is read-only")
 
     app.include_router(exchange_router.router, prefix="/fhir")
+    app.include_router(export_routes.router, prefix="/fhir")
     app.include_router(validate_operation.router, prefix="/fhir")
+    app.include_router(everything_operation.router, prefix="/fhir")
     app.include_router(history_routes.router, prefix="/fhir")
     app.include_router(search_router.router, prefix="/fhir")
     app.include_router(resource_router.router, prefix="/fhir")

@@ -19,10 +19,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 
 from ..db import Database
 from ..errors import BadRequest, NotFound
+from ..search.sqlfrag import fmt, join
 from .export_scope import ExportScope, scope_filter
 
 __all__ = ["ExportParams", "create_job", "job_status", "cancel_job", "ExportWorker", "OUTPUT_FORMATS"]
@@ -182,18 +183,13 @@ class ExportWorker:
 
     async def _export_type(self, conn: AsyncConnection[Any], writer: _PartWriter, job_id: str,
                            scope: ExportScope, params: ExportParams, rtype: str) -> None:
-        where = [sql.SQL("r.resource_type = %s"), sql.SQL("NOT r.deleted")]
-        args: list[Any] = [rtype]
+        where = [fmt("r.resource_type = {}", rtype), fmt("NOT r.deleted")]
         if params.since is not None:
-            where.append(sql.SQL("r.last_updated > %s"))
-            args.append(params.since)
-        extra, extra_args = await scope_filter(conn, scope, rtype, params.type_filters.get(rtype, []))
-        where += extra
-        args += extra_args
-        query = sql.SQL("SELECT r.content::text FROM resource r WHERE {} ORDER BY r.id").format(
-            sql.SQL(" AND ").join(where))
+            where.append(fmt("r.last_updated > {}", params.since))
+        where += await scope_filter(conn, scope, rtype, params.type_filters.get(rtype, []))
+        query = fmt("SELECT r.content::text FROM resource r WHERE {} ORDER BY r.id", join(" AND ", where))
         async with conn.cursor(name=f"export_{uuid.uuid4().hex}") as cursor:
-            await cursor.execute(query, args)
+            await cursor.execute(query.sql, query.params)
             while rows := await cursor.fetchmany(FETCH_ROWS):
                 for (text,) in rows:
                     await writer.add(rtype, text.encode())
