@@ -26,17 +26,17 @@ def _params(compartment: str) -> dict[str, tuple[str, ...]]:
 
 
 def compartment_types(compartment: str) -> list[str]:
-    return sorted(_params(compartment))
+    return sorted({*_params(compartment), compartment})
 
 
 def compartment_predicate(compartment: str, compartment_id: str, rtype: str) -> Q | None:
     """Condition on ``r`` for membership of ``rtype`` resources in the compartment (None: never members)."""
-    params = _params(compartment).get(rtype)
-    if not params:
+    params = _params(compartment).get(rtype, ())
+    if not params and rtype != compartment:
         return None
     parts = []
     refs = [p for p in params if p != "{def}"]
-    if "{def}" in params:
+    if "{def}" in params or rtype == compartment:  # the compartment's own resource is a member
         parts.append(fmt("r.id = {}", compartment_id))
     if refs:
         parts.append(fmt("r.id IN (SELECT i.id FROM search_reference i WHERE i.resource_type = {}"

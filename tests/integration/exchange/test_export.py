@@ -156,7 +156,8 @@ def test_job_interrupted_by_a_restart_is_resumed(client: httpx.Client, loaded: l
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(
             "INSERT INTO export_job (id, status, level, request_url, params, transaction_time, heartbeat)"
-            " VALUES (%s, 'running', 'system', 'http://x/fhir/$export', %s::jsonb, now(), now() - interval '10 minutes')",
+            " VALUES (%s, 'running', 'system', 'http://x/fhir/$export', %s::jsonb, now(),"
+            " now() - interval '10 minutes')",
             (job_id, orjson.dumps({"types": ["Patient"], "since": None, "type_filters": {},
                                    "output_format": "application/fhir+ndjson"}).decode()))
         conn.execute("INSERT INTO export_file (job_id, file_no, resource_type, line_count, content)"
