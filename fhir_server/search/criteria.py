@@ -19,11 +19,11 @@ from ..resources.datetimes import parse_fhir_datetime_range
 from .parse import Criterion, split_escaped, unescape
 from .registry import SearchParam, registry
 from .sqlfrag import Q, fmt, ident, join
-from .types import BY_TYPE
+from .types import BY_TYPE, date
 from .types.common import ValueContext, split_prefix
 from .types.date import range_condition
 
-__all__ = ["Context", "UnknownParameter", "criterion_ids", "positive_ids", "resolve_param"]
+__all__ = ["Context", "UnknownParameter", "criterion_ids", "positive_ids", "resolve_param", "date_and_ids"]
 
 MAX_CHAIN_DEPTH = 4
 
@@ -198,6 +198,16 @@ def _typed(param: SearchParam, crit: Criterion, values: tuple[str, ...], rtype: 
     preds = [kind.predicate(v, modifier, "i", vc) for v in values]
     negated = modifier == "not"
     return _ids_from(kind.TABLE, rtype, param.code, fmt("({})", join(" OR ", preds))), negated
+
+
+def date_and_ids(rtype: str, param: SearchParam, values: list[str], ctx: Context, name: str) -> Q:
+    """Repetitions of one date parameter (``date=ge2020&date=lt2021``) applied to the same value.
+
+    Policy: a range written as two prefixed repetitions constrains one value (as users mean it,
+    and so one GiST probe over the window serves it); OR-lists keep the general semantics.
+    """
+    where = date.predicate_all(values, "i", ValueContext(name, base=ctx.base, now=ctx.now))
+    return _ids_from(date.TABLE, rtype, param.code, where)
 
 
 def positive_ids(rtype: str, crit: Criterion, values: tuple[str, ...], ctx: Context, depth: int = 0,

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .criteria import Context, UnknownParameter, criterion_ids
+from .criteria import Context, UnknownParameter, criterion_ids, date_and_ids
 from .parse import Param
+from .registry import registry
 from .sort import SortColumn, keyset_condition, order_by
 from .sqlfrag import Q, fmt, join
 
@@ -50,6 +51,11 @@ def conditions(rtype: str, params: list[Param], ctx: Context, applied: Applied |
                strict: bool = True, alias: str = "r") -> list[Q]:
     """One condition on ``alias`` per parameter; unknown ones raise when ``strict``, else are recorded."""
     out = []
+    merged, rest = _merge_date_ranges(rtype, params, ctx)
+    out.extend(fmt(f"{alias}.id IN ({{}})", q) for q in merged)
+    if applied is not None:
+        applied.params.extend(p for p in params if p not in rest and p not in applied.params)
+    params = rest
     for param in params:
         try:
             ids, negated = criterion_ids(rtype, param.criterion, param.values, ctx, name=param.name)
@@ -63,6 +69,24 @@ def conditions(rtype: str, params: list[Param], ctx: Context, applied: Applied |
         if applied is not None and param not in applied.params:
             applied.params.append(param)
     return out
+
+
+def _merge_date_ranges(rtype: str, params: list[Param], ctx: Context) -> tuple[list[Q], list[Param]]:
+    """Repeated single-valued date criteria on one parameter become one condition (criteria.date_and_ids)."""
+    groups: dict[str, list[Param]] = {}
+    for param in params:
+        crit = param.criterion
+        if crit.modifier is None and crit.chain is None and crit.has is None and len(param.values) == 1:
+            found = registry().get(rtype, crit.code)
+            if found is not None and found.type == "date":
+                groups.setdefault(crit.code, []).append(param)
+    merged, used = [], set()
+    for code, group in groups.items():
+        if len(group) > 1:
+            values = [p.values[0] for p in group]
+            merged.append(date_and_ids(rtype, registry().get(rtype, code), values, ctx, code))  # type: ignore[arg-type]
+            used.update(id(p) for p in group)
+    return merged, [p for p in params if id(p) not in used]
 
 
 def _type_block(rtype: str, conds: list[Q], extra: Q | None) -> Q:

@@ -17,10 +17,11 @@ from ...errors import BadRequest
 from ...resources.datetimes import parse_fhir_datetime_range
 from ..extract import Node
 from ..parse import unescape
-from ..sqlfrag import Q, fmt, ident
+from ..sqlfrag import Q, fmt, ident, join
 from .common import ValueContext, split_prefix
 
-__all__ = ["TABLE", "COLUMNS", "MODIFIERS", "index_rows", "predicate", "range_of", "range_condition"]
+__all__ = ["TABLE", "COLUMNS", "MODIFIERS", "index_rows", "predicate", "range_of", "range_condition", "predicate_all",
+           "window"]
 
 TABLE = "search_date"
 COLUMNS = ("low", "high")
@@ -103,10 +104,47 @@ def range_condition(prefix: str, qlow: datetime, qhigh: datetime, low: Any, high
     raise BadRequest(f"Prefix {prefix!r} is not valid")
 
 
+def window(prefix: str, qlow: datetime, qhigh: datetime, now: datetime | None = None
+           ) -> tuple[datetime | None, datetime | None] | None:
+    """A [lo, hi) window every matching value overlaps (None: no bound); lets a GiST index serve the prefix."""
+    if prefix == "ne":
+        return None
+    if prefix == "ap":
+        return _approx(qlow, qhigh, now or datetime.now(UTC))
+    return {"eq": (qlow, qhigh), "gt": (qhigh, None), "sa": (qhigh, None), "ge": (qlow, None),
+            "lt": (None, qlow), "eb": (None, qlow), "le": (None, qhigh)}.get(prefix)
+
+
+def parsed(raw: str, name: str) -> tuple[str, datetime, datetime]:
+    prefix, text = split_prefix(unescape(raw))
+    qlow, qhigh = parse_fhir_datetime_range(text, name)
+    return prefix, qlow, qhigh
+
+
+def overlap(alias: str, lo: datetime | None, hi: datetime | None) -> Q:
+    return fmt("tstzrange({}, {}, '[)') && tstzrange({}, {}, '[)')", ident(alias, "low"), ident(alias, "high"),
+               lo, hi)
+
+
+def predicate_all(values: list[str], alias: str, vc: ValueContext) -> Q:
+    """AND of the given values (each a single date) on one row, plus their common overlap window."""
+    conds, lo, hi, bounded = [], None, None, True
+    for raw in values:
+        prefix, qlow, qhigh = parsed(raw, vc.name)
+        conds.append(range_condition(prefix, qlow, qhigh, ident(alias, "low"), ident(alias, "high"), vc.now))
+        win = window(prefix, qlow, qhigh, vc.now)
+        if win is None:
+            bounded = False
+            continue
+        lo = win[0] if lo is None or (win[0] is not None and win[0] > lo) else lo
+        hi = win[1] if hi is None or (win[1] is not None and win[1] < hi) else hi
+    if bounded and (lo is not None or hi is not None):
+        conds.append(overlap(alias, lo, hi))
+    return fmt("({})", join(" AND ", conds))
+
+
 def predicate(raw: str, modifier: str | None, alias: str, vc: ValueContext) -> Q:
     name, now = vc.name, vc.now
     if modifier is not None:
         raise BadRequest(f"Modifier :{modifier} is not supported on date parameter {name}")
-    prefix, text = split_prefix(unescape(raw))
-    qlow, qhigh = parse_fhir_datetime_range(text, name)
-    return range_condition(prefix, qlow, qhigh, ident(alias, "low"), ident(alias, "high"), now)
+    return predicate_all([raw], alias, ValueContext(name, now=now))
