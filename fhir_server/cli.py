@@ -50,6 +50,37 @@ def _load(args: argparse.Namespace) -> int:
     return run_load(url, settings.public_base, args.paths, args.workers, args.force)
 
 
+def _reindex(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .db import Database, migrate
+    from .embedded import resolve_database_url
+    from .search.reindex import reindex
+
+    settings = _settings(args)
+    url = resolve_database_url(settings.database_url, settings.data_dir)
+    migrate(url)
+
+    def progress(done: int, total: int) -> None:
+        width = 40
+        filled = width * done // max(total, 1)
+        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} resources")
+        sys.stderr.flush()
+
+    async def run() -> int:
+        db = Database(url, 1, 4)
+        await db.open()
+        try:
+            return await reindex(db, args.types or None, progress)
+        finally:
+            await db.close()
+
+    count = asyncio.run(run())
+    sys.stderr.write("\n")
+    print(f"reindexed {count:,} resources")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fhir-server", description="FHIR R4 server on PostgreSQL")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -67,6 +98,10 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--force", action="store_true", help="load files again even if already loaded")
     _add_database_options(load)
     load.set_defaults(handler=_load)
+    reindex = commands.add_parser("reindex", help="rebuild search indexes of stored resources (server may keep running)")
+    reindex.add_argument("types", nargs="*", help="resource types to reindex (default: all)")
+    _add_database_options(reindex)
+    reindex.set_defaults(handler=_reindex)
     return parser
 
 
