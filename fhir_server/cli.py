@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("--force", action="store_true", help="load files again even if already loaded")
     _add_database_options(load)
     load.set_defaults(handler=_load)
-    reindex = commands.add_parser("reindex", help="rebuild search indexes of stored resources (server may keep running)")
+    reindex = commands.add_parser("reindex", help="rebuild search indexes (the server may keep running)")
     reindex.add_argument("types", nargs="*", help="resource types to reindex (default: all)")
     _add_database_options(reindex)
     reindex.set_defaults(handler=_reindex)
