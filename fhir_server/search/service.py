@@ -27,7 +27,7 @@ from .paging import decode_cursor, encode_cursor
 from .parse import SearchRequest, parse_request
 from .query import Applied, Scope, build_scope, count_statement, estimate_statement, ids_statement, page_statement
 from .sort import SortColumn, sort_columns
-from .sqlfrag import Q
+from .sqlfrag import Q, fmt
 
 __all__ = ["find_ids", "check_type", "search", "SearchOptions", "SearchResult", "Row"]
 
@@ -129,6 +129,10 @@ async def _page(conn: AsyncConnection[Any], scope: Scope, columns: list[SortColu
     return cursor is None and not more
 
 
+def _both(first: Q, second: Q | None) -> Q:
+    return first if second is None else fmt("({}) AND ({})", first, second)
+
+
 async def search(conn: AsyncConnection[Any], types: list[str] | None, items: list[tuple[str, str]],
                  options: SearchOptions, compartment: tuple[str, str] | None = None,
                  extra: Q | None = None) -> SearchResult:
@@ -144,7 +148,9 @@ async def search(conn: AsyncConnection[Any], types: list[str] | None, items: lis
         types = [t for t, p in preds.items() if p is not None]
         if not types:
             raise NotFound(f"No resource of the requested type is in the {compartment[0]} compartment")
-        per_type = {t: p for t, p in preds.items() if p is not None}
+        # Membership AND any caller predicate (security filters must never be dropped).
+        per_type = {t: _both(p, extra.get(t) if isinstance(extra, dict) else extra)
+                    for t, p in preds.items() if p is not None}
     ctx = Context(base=options.base, now=datetime.now(UTC))
     applied = Applied()
     scope = build_scope(types, request.params, ctx, applied, options.strict, per_type)
