@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import orjson
 
 from ..errors import Issue, operation_outcome
+from ..jsonio import dumps, parse_json
 from ..resources.summary import apply_elements, apply_summary
 from .service import Row, SearchResult
 
@@ -50,12 +51,12 @@ def _content(row: Row, result: SearchResult, match: bool) -> bytes:
     summary, elements = result.request.summary, result.request.elements
     if (summary in (None, "false") and not elements) or (not match and not summary):
         return row[2].encode()
-    resource = orjson.loads(row[2])
+    resource = parse_json(row[2].encode(), max_depth=10_000)  # keeps decimal precision
     if summary not in (None, "false"):
         resource = apply_summary(resource, summary)
     if elements and match:
         resource = apply_elements(resource, elements)
-    return orjson.dumps(resource)
+    return dumps(resource)
 
 
 def _entry(base: str, row: Row, mode: bytes, content: bytes) -> bytes:
