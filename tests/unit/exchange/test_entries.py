@@ -22,7 +22,8 @@ def test_urls_are_split_into_type_id_version_and_query() -> None:
         {"method": "POST", "url": "Patient/_search?name=y"}), BASE, 10)
     assert kind == "transaction"
     first, second, third, fourth = entries
-    assert (first.resource_type, first.resource_id, first.version_id, first.operation) == ("Patient", "1", "2", "_history")
+    assert (first.resource_type, first.resource_id, first.version_id) == ("Patient", "1", "2")
+    assert first.operation == "_history"
     assert second.method == "PUT" and second.resource_id is None
     assert second.query == [("identifier", "a|b"), ("name", "x")]
     assert (third.resource_type, third.resource_id, third.url) == ("Observation", "9", "Observation/9")
