@@ -1,0 +1,176 @@
+"""Structural validation of a resource against a compiled StructureDefinition
+(http://hl7.org/fhir/R4/validation.html, json.html): unknown elements, JSON shapes (arrays for
+repeating elements only), primitive formats, cardinality, choice elements, required
+bindings, Reference target types, contained and nested resources, and the FHIRPath
+invariants of every element (delegated to ``InvariantChecker``).
+
+Each issue's ``expression`` is the FHIRPath location with indices, e.g. ``Patient.name[0].given[1]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...errors import Issue
+from .bindings import binding_problem
+from .elements import PRIMITIVES, Child, ElementInfo, StructureTable, table_for
+from .invariants import InvariantChecker
+from .primitives import primitive_problem
+
+__all__ = ["Walker"]
+
+RESOURCE_TYPES_NESTED = ("Resource", "DomainResource")
+
+
+@dataclass
+class Walker:
+    """One validation run: collects issues while walking a resource."""
+
+    checker: InvariantChecker
+    resource_types: frozenset[str]
+    root: dict[str, Any] = field(default_factory=dict)
+    issues: list[Issue] = field(default_factory=list)
+
+    def error(self, code: str, message: str, location: str) -> None:
+        self.issues.append(Issue("error", code, message, (location,)))
+
+    def resource(self, resource: Any, location: str, table: StructureTable | None = None) -> None:
+        """Validate a resource (the root, a contained one or a Bundle entry's) at ``location``."""
+        if not isinstance(resource, dict):
+            self.error("structure", "A resource must be a JSON object", location)
+            return
+        rtype = resource.get("resourceType")
+        if not isinstance(rtype, str) or rtype not in self.resource_types:
+            self.error("invalid", f"Unknown resource type {rtype!r}", location)
+            return
+        table = table or table_for(rtype)
+        assert table is not None
+        path = location if location else rtype
+        saved, self.root = self.root, (self.root or resource)
+        self.complex(resource, table, table.name, path, is_resource=True)
+        self.invariants(resource, table.root.constraints, path)
+        self.root = saved
+
+    def invariants(self, node: Any, constraints: tuple[dict[str, Any], ...], location: str) -> None:
+        if constraints:
+            self.issues.extend(self.checker.check(node, list(constraints), location, self.root))
+
+    def complex(self, node: dict[str, Any], table: StructureTable, path: str, location: str,
+                is_resource: bool = False) -> None:
+        """Walk an object whose element definitions live in ``table`` under ``path``."""
+        children = table.children.get(path, {})
+        present: set[str] = set()
+        for key, value in node.items():
+            if key == "resourceType" and is_resource or key == "fhir_comments":
+                continue
+            if key.startswith("_"):
+                self.primitive_extension(key, value, children, location)
+                present.add(key[1:])
+                continue
+            child = children.get(key)
+            if child is None:
+                self.error("structure", f"Unknown element '{key}'", f"{location}.{key}")
+                continue
+            present.add(key)
+            self.element(key, value, child, table, location)
+        self.cardinality(children, table.required.get(path, []), present, location)
+
+    def cardinality(self, children: dict[str, Child], required: list[ElementInfo], present: set[str],
+                    location: str) -> None:
+        by_element: dict[str, list[str]] = {}
+        for key in present:
+            child = children.get(key)
+            if child is not None:
+                by_element.setdefault(child.info.path, []).append(key)
+        for path, keys in by_element.items():
+            if len(keys) > 1 and path.endswith("[x]"):
+                self.error("structure", f"Only one of {', '.join(sorted(keys))} may be present",
+                           f"{location}.{sorted(keys)[0]}")
+        for info in required:
+            if info.path not in by_element:
+                name = info.path.rsplit(".", 1)[1]
+                self.error("required", f"Missing required element '{name}' (min {info.min})", f"{location}.{name}")
+
+    def element(self, key: str, value: Any, child: Child, table: StructureTable, location: str) -> None:
+        info = child.info
+        here = f"{location}.{key}"
+        if isinstance(value, list):
+            if not info.repeats:
+                self.error("structure", f"'{key}' is a single element, not an array", here)
+                return
+            if not value:
+                self.error("structure", f"'{key}' is an empty array", here)
+            if info.max is not None and len(value) > info.max:
+                self.error("structure", f"'{key}' allows at most {info.max} items", here)
+            for index, item in enumerate(value):
+                if item is not None:
+                    self.value(item, child, table, f"{here}[{index}]")
+            return
+        if info.repeats:
+            self.error("structure", f"'{key}' repeats: it must be a JSON array", here)
+            return
+        self.value(value, child, table, here)
+
+    def value(self, value: Any, child: Child, table: StructureTable, location: str) -> None:
+        info, type_code = child.info, child.type_code
+        if type_code in PRIMITIVES:
+            problem = primitive_problem(type_code, value)
+            if problem is not None:
+                self.error("value", problem, location)
+                return
+        elif type_code in RESOURCE_TYPES_NESTED:
+            self.resource(value, location)
+            return
+        elif not isinstance(value, dict):
+            self.error("structure", "must be a JSON object", location)
+            return
+        elif info.content_reference:
+            self.complex(value, table, info.content_reference, location)
+        elif type_code == "":
+            self.complex(value, table, info.path, location)
+        else:
+            self.datatype(value, type_code, location)
+        self.bindings_and_references(value, child, location)
+        self.invariants(value, info.constraints, location)
+
+    def datatype(self, value: dict[str, Any], type_code: str, location: str) -> None:
+        datatype = table_for(type_code)
+        if datatype is None:
+            self.error("structure", f"Unknown data type {type_code}", location)
+            return
+        self.complex(value, datatype, datatype.name, location)
+        self.invariants(value, tuple(c for c in datatype.root.constraints if c.get("key") != "ele-1"), location)
+
+    def bindings_and_references(self, value: Any, child: Child, location: str) -> None:
+        info = child.info
+        if info.binding is not None and info.binding[0] == "required":
+            problem = binding_problem(child.type_code, value, info.binding[1])
+            if problem is not None:
+                self.error("code-invalid", problem, location)
+        if child.type_code == "Reference" and info.target_types and isinstance(value, dict):
+            ref = value.get("reference")
+            if isinstance(ref, str) and ref.count("/") == 1 and not ref.startswith(("#", "urn:")):
+                target = ref.split("/", 1)[0]
+                if target in self.resource_types and target not in info.target_types:
+                    allowed = ", ".join(sorted(info.target_types))
+                    self.error("structure", f"Reference to {target} is not allowed here (allowed: {allowed})",
+                               location)
+
+    def primitive_extension(self, key: str, value: Any, children: dict[str, Child], location: str) -> None:
+        """``_name``: the id/extension of primitive ``name`` (json.html#primitive)."""
+        child = children.get(key[1:])
+        here = f"{location}.{key[1:]}"
+        if child is None or child.type_code not in PRIMITIVES:
+            self.error("structure", f"Unknown element '{key}'", f"{location}.{key}")
+            return
+        items = value if isinstance(value, list) else [value]
+        element_table = table_for("Element")
+        assert element_table is not None
+        for index, item in enumerate(items):
+            if item is None:
+                continue
+            if not isinstance(item, dict):
+                self.error("structure", f"'{key}' must hold objects with id/extension", here)
+                continue
+            self.complex(item, element_table, "Element", here if len(items) == 1 else f"{here}[{index}]")
