@@ -27,7 +27,7 @@ RESOURCES: list[dict[str, Any]] = [
      "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">Patient with diabetes</div>"}},
     {"resourceType": "Patient", "id": "p2", "gender": "female", "birthDate": "1980",
      "identifier": [{"system": "http://mrn", "value": "a,b|c"}], "name": [{"family": "Smith", "given": ["Ann"]}]},
-    {"resourceType": "Patient", "id": "p3", "gender": "female", "birthDate": "1999-12-31T23:30:00-05:00",
+    {"resourceType": "Patient", "id": "p3", "gender": "female", "birthDate": "2000-01-01",
      "name": [{"family": "Smithers"}], "managingOrganization": {"reference": "Organization/org1"}},
 ] + [
     {"resourceType": "Observation", "id": f"o{i}", "status": "final" if i != 4 else "amended",
