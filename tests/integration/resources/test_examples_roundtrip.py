@@ -7,9 +7,11 @@ tests/unit/validation/known_invalid_examples.py and must be rejected instead.
 
 from __future__ import annotations
 
+import json
 import tarfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,6 @@ import orjson
 import pytest
 
 from fhir_server.config import Settings
-from fhir_server.jsonio import parse_json
 from tests.conftest import free_port
 from tests.unit.validation.known_invalid_examples import KNOWN_INVALID
 
@@ -53,9 +54,14 @@ def _comparable(resource: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _exact(raw: bytes) -> dict[str, Any]:
+    """Parse with every decimal as Decimal, so 1.50 and 1.5 compare unequal (precision is content)."""
+    return dict(json.loads(raw, parse_float=Decimal))
+
+
 def _round_trip(base: str, name: str, raw: bytes, by_put: bool) -> str | None:
     """None on success, else a description of what went wrong."""
-    original = parse_json(raw, max_depth=10_000)
+    original = _exact(raw)
     rtype, rid = original["resourceType"], original.get("id") if by_put else None
     with httpx.Client(base_url=base, timeout=60) as http:
         headers = {"Content-Type": "application/fhir+json"}
@@ -71,12 +77,13 @@ def _round_trip(base: str, name: str, raw: bytes, by_put: bool) -> str | None:
         if stored.status_code not in (200, 201):
             return f"{stored.status_code}: {stored.text[:300]}"
         back = http.get(f"/{rtype}/{stored.json()['id']}")
-    read = parse_json(back.content, max_depth=10_000)
+    read = _exact(back.content)
     expected = _comparable(original)
     if not rid:
         expected["id"] = read["id"]
     if _comparable(read) != expected:
-        return "content differs after read-back"
+        differing = sorted(k for k in set(read) | set(expected) if _comparable(read).get(k) != expected.get(k))
+        return f"content differs after read-back in {differing}"
     return None
 
 

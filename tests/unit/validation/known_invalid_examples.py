@@ -40,6 +40,8 @@ KNOWN_INVALID: dict[str, tuple[str, str]] = {
     "SearchParameter-valueset-extensions-ValueSet-end.json": _NO_BASE,
     "SearchParameter-valueset-extensions-ValueSet-keyword.json": _NO_BASE,
     "SearchParameter-valueset-extensions-ValueSet-workflow.json": _NO_BASE,
+    "SearchParameter-questionnaireresponse-extensions-QuestionnaireResponse-item-subject.json": (
+        "Invalid id", "Its id has 67 characters; FHIR ids have at most 64"),
     "StructureDefinition-Definition.json": _LOGICAL_NO_BASE,
     "StructureDefinition-Event.json": _LOGICAL_NO_BASE,
     "StructureDefinition-FiveWs.json": _LOGICAL_NO_BASE,
