@@ -19,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from .config import Settings
+from .config import Settings, load_settings
 from .db import Database, migrate
 from .definitions import definitions
 from .demo import load_demo
@@ -40,7 +40,7 @@ from .search import indexer
 from .search import router as search_router
 from .search.registry import search_params_for
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_app_from_env"]
 
 log = logging.getLogger("fhir_server")
 OUTCOME_TYPE = "application/fhir+json; charset=utf-8"
@@ -137,3 +137,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(search_router.router, prefix="/fhir")
     app.include_router(resource_router.router, prefix="/fhir")
     return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for multi-process serving: each worker reads its settings from FHIR_* variables."""
+    return create_app(load_settings())

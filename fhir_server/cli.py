@@ -29,6 +29,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
     import uvicorn
 
     from .app import create_app
@@ -36,6 +38,15 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.workers > 1:
+        from .embedded import resolve_database_url
+
+        # The parent owns the embedded PostgreSQL; workers get its URL through the environment.
+        url = resolve_database_url(settings.database_url, settings.data_dir)
+        os.environ.update(settings.with_overrides(database_url=url).as_env())
+        uvicorn.run("fhir_server.app:create_app_from_env", factory=True, workers=args.workers,
+                    host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
+        return 0
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
                 log_level=settings.log_level, access_log=False)
     return 0
@@ -90,6 +101,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--base-url", help="public base URL of the API, if behind a proxy")
     serve.add_argument("--auth", choices=["on", "off"], help="'off' disables authorization (development only)")
     serve.add_argument("--demo", action="store_true", help="load the demo data set at start-up if missing")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (default 1; one per core is typical)")
     _add_database_options(serve)
     serve.set_defaults(handler=_serve)
     load = commands.add_parser("load", help="load bundles, resources and NDJSON files (also .gz, directories)")

@@ -42,6 +42,19 @@ class Settings:
     def public_base(self) -> str:
         return (self.base_url or f"http://{self.host}:{self.port}/fhir").rstrip("/")
 
+    def as_env(self) -> dict[str, str]:
+        """These settings as FHIR_* variables, for worker processes that call load_settings()."""
+        env = {"FHIR_DATA_DIR": str(self.data_dir), "FHIR_HOST": self.host, "FHIR_PORT": str(self.port),
+               "FHIR_POOL_MIN": str(self.pool_min), "FHIR_POOL_MAX": str(self.pool_max),
+               "FHIR_MAX_BODY_BYTES": str(self.max_body_bytes), "FHIR_MAX_BUNDLE_ENTRIES": str(self.max_bundle_entries),
+               "FHIR_DEFAULT_PAGE_SIZE": str(self.default_page_size), "FHIR_MAX_PAGE_SIZE": str(self.max_page_size),
+               "FHIR_AUTH": self.auth, "FHIR_LOG_LEVEL": self.log_level, "FHIR_DEMO": "1" if self.demo else ""}
+        if self.database_url:
+            env["FHIR_DATABASE_URL"] = self.database_url
+        if self.base_url:
+            env["FHIR_BASE_URL"] = self.base_url
+        return env
+
     def with_overrides(self, **overrides: object) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -62,4 +75,5 @@ def load_settings() -> Settings:
         max_page_size=_env_int("FHIR_MAX_PAGE_SIZE", 1000),
         auth=env.get("FHIR_AUTH", "off").lower(),
         log_level=env.get("FHIR_LOG_LEVEL", "info"),
+        demo=bool(env.get("FHIR_DEMO")),
     )
