@@ -20,11 +20,11 @@ from .errors import BadRequest
 __all__ = ["parse_json", "dumps", "check_depth"]
 
 # A number orjson would not write back byte-identical: a fraction ending in 0 after its first
-# digit ("1.50"), an exponent, or more than 15 significant digits. It must stand as a JSON
+# digit ("1.50"), an exponent, or 16 or more digits (doubles keep 15 for sure). It must stand as a JSON
 # value (after ':' ',' or '[' and before ',' '}' or ']'), so timestamps such as
 # "10:20:01.120Z" do not trigger the slow path; a rare match inside a string only costs time.
 _LOSSY_NUMBER = re.compile(
-    rb"[:,\[]\s*-?(?:\d+\.\d*\d0|\d*\.?\d+[eE][-+]?\d+|\d+\.\d{16,}|\d{16,}(?:\.\d+)?)\s*[,}\]]")
+    rb"[:,\[]\s*-?(?:\d+\.\d*\d0|\d*\.?\d+[eE][-+]?\d+|\d(?:\.?\d){15,})\s*[,}\]]")
 
 
 def _reject_constant(name: str) -> Any:

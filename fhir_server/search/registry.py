@@ -86,8 +86,12 @@ class Registry:
         self.custom_loaded = False
 
     def add_custom(self, sp: dict[str, Any]) -> None:
-        """Register (or replace) a custom SearchParameter resource."""
-        if sp.get("status") == "retired" or not sp.get("code") or not sp.get("type"):
+        """Register (or replace) a custom SearchParameter resource.
+
+        Only ``status = active`` parameters take effect (draft ones, such as the spec's own
+        example SearchParameters, must not change how existing parameters search).
+        """
+        if sp.get("status") != "active" or not sp.get("code") or not sp.get("type"):
             return
         with self._lock:
             url = sp.get("url") or f"urn:custom:{sp.get('id')}"
