@@ -1,0 +1,235 @@
+"""The browser side of the authorization code flow: authorize -> login -> patient -> consent.
+
+SMART App Launch 2.2 (https://hl7.org/fhir/smart-app-launch/app-launch.html): EHR launch
+(``launch`` bound to a stored context) and standalone launch (``launch/patient``: a
+practitioner picks a patient, a patient gets their own record). The request is validated
+by authlib up front, kept server-side as a *pending authorization* bound to the browser
+(cookie) and to each form (HMAC CSRF token), and validated again before the code is issued.
+Errors before the client and redirect_uri are trusted render an HTML page; later errors
+go back to the redirect_uri (RFC 6749 section 4.1.2.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from . import grant_store, storage
+from .grant_store import Pending
+from .hashing import random_token
+from .models import Subject, User
+from .pages import consent_body, error_page, login_body, patient_body, render_page
+from .requests import MAX_FORM_BYTES, from_params, from_starlette, to_response
+from .scopes import parse_scopes
+from .service import SmartAuth
+
+__all__ = ["begin", "show_login", "submit_login", "show_patient", "submit_patient", "show_consent",
+           "submit_consent", "BROWSER_COOKIE"]
+
+BROWSER_COOKIE = "fhir_smart_browser"
+AUTHORIZE_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state", "aud", "launch",
+                    "code_challenge", "code_challenge_method", "nonce")
+EXPIRED = "This sign-in request has expired or was opened in another browser."
+
+
+def _style(smart: SmartAuth) -> str:
+    return smart.urls.authorize.rsplit("/", 1)[0] + "/style.css"
+
+
+def _oauth_error(smart: SmartAuth, error: OAuth2Error) -> Response:
+    if error.redirect_uri:
+        return to_response(error())
+    return error_page(f"{error.error}: {error.description or 'invalid authorization request'}", _style(smart))
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store",
+                                                           "Referrer-Policy": "no-referrer"})
+
+
+async def begin(smart: SmartAuth, request: Request) -> Response:
+    """GET/POST /auth/authorize: validate with authlib, then park the request and ask to log in."""
+    server = smart.server
+    try:
+        oauth_request = await from_starlette(request, smart.urls.authorize)
+        grant = await server.bridge.run_sync(server.get_consent_grant, oauth_request, None)
+    except OAuth2Error as error:
+        return _oauth_error(smart, error)
+    data = oauth_request.payload.data
+    params = {key: data[key] for key in AUTHORIZE_PARAMS if data.get(key)}
+    binding = request.cookies.get(BROWSER_COOKIE) or random_token()
+    pending_id = await grant_store.create_pending(smart.db, binding, {
+        "params": params, "allowed": grant.request.scope, "client_name": grant.request.client.name})
+    response = _see_other(f"{smart.urls.login}?req={pending_id}")
+    response.set_cookie(BROWSER_COOKIE, binding, max_age=86400, path="/auth", httponly=True,
+                        samesite="lax", secure=smart.secure_cookies)
+    return response
+
+
+async def _pending(smart: SmartAuth, request: Request, form: FormData | None) -> Pending | None:
+    """The pending authorization this browser may act on; for POSTs, only with a valid CSRF token."""
+    source: Any = form if form is not None else request.query_params
+    pending_id, binding = str(source.get("req") or ""), request.cookies.get(BROWSER_COOKIE) or ""
+    if not pending_id or not binding:
+        return None
+    if form is not None and not smart.csrf_ok(str(form.get("csrf") or ""), pending_id, binding):
+        return None
+    return await grant_store.get_pending(smart.db, pending_id, binding)
+
+
+async def _form(request: Request) -> FormData | None:
+    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+        return None
+    return await request.form(max_fields=200)
+
+
+def _page(smart: SmartAuth, request: Request, pending: Pending, title: str, kind: str,
+          **extra: Any) -> Response:
+    binding = request.cookies.get(BROWSER_COOKIE, "")
+    csrf = smart.csrf_token(pending.id, binding)
+    name = str(pending.params.get("client_name", "An application"))
+    action = {"login": smart.urls.login, "patient": smart.urls.patient, "consent": smart.urls.consent}[kind]
+    status = extra.pop("status", 200)
+    renderers: dict[str, Callable[..., str]] = {"login": login_body, "patient": patient_body,
+                                                "consent": consent_body}
+    body = renderers[kind](
+        action, pending.id, csrf, name, **extra)
+    return render_page(title, body, _style(smart), status)
+
+
+async def show_login(smart: SmartAuth, request: Request) -> Response:
+    pending = await _pending(smart, request, None)
+    if pending is None:
+        return error_page(EXPIRED, _style(smart))
+    return _page(smart, request, pending, "Sign in", "login")
+
+
+async def _context_patient(smart: SmartAuth, pending: Pending, user: User) -> tuple[str | None, str | None]:
+    """(patient, error) implied by the launch or by who the user is."""
+    launch = pending.params["params"].get("launch")
+    if launch:
+        context = await storage.get_launch(smart.db, launch)
+        if context is None:
+            return None, "The EHR launch has expired."
+        if context.fhir_user and context.fhir_user != user.fhir_user:
+            return None, "This launch was created for another user."
+        if user.resource_type == "Patient" and context.patient != user.resource_id:
+            return None, "This launch is for another patient's record."
+        return context.patient, None
+    if user.resource_type == "Patient":
+        return user.resource_id, None
+    if user.resource_type == "RelatedPerson":
+        return await storage.related_person_patient(smart.db, user.resource_id), None
+    return None, None
+
+
+async def submit_login(smart: SmartAuth, request: Request) -> Response:
+    form = await _form(request)
+    pending = await _pending(smart, request, form) if form is not None else None
+    if form is None or pending is None:
+        return error_page(EXPIRED, _style(smart))
+    user = await storage.authenticate_user(smart.db, str(form.get("username") or ""), str(form.get("password") or ""))
+    if user is None:
+        return _page(smart, request, pending, "Sign in", "login", error="Unknown username or wrong password.",
+                     status=401)
+    patient, error = await _context_patient(smart, pending, user)
+    if error:
+        return error_page(error, _style(smart), 403)
+    await grant_store.update_pending(smart.db, pending.id, username=user.username, patient=patient)
+    return _next_step(smart, pending, user, patient)
+
+
+def _needs_patient(pending: Pending) -> bool:
+    allowed = parse_scopes(pending.params.get("allowed", ""))
+    return allowed.has("launch/patient") or "patient" in allowed.contexts()
+
+
+def _next_step(smart: SmartAuth, pending: Pending, user: User, patient: str | None) -> Response:
+    if patient is None and user.resource_type == "Practitioner" and _needs_patient(pending) \
+            and not pending.params["params"].get("launch"):
+        return _see_other(f"{smart.urls.patient}?req={pending.id}")
+    return _see_other(f"{smart.urls.consent}?req={pending.id}")
+
+
+async def show_patient(smart: SmartAuth, request: Request) -> Response:
+    pending = await _pending(smart, request, None)
+    if pending is None or pending.username is None:
+        return error_page(EXPIRED, _style(smart))
+    patients = await storage.list_patients(smart.db)
+    return _page(smart, request, pending, "Select a patient", "patient", patients=patients)
+
+
+async def submit_patient(smart: SmartAuth, request: Request) -> Response:
+    form = await _form(request)
+    pending = await _pending(smart, request, form) if form is not None else None
+    if form is None or pending is None or pending.username is None:
+        return error_page(EXPIRED, _style(smart))
+    user = await storage.get_user(smart.db, pending.username)
+    patient_id = str(form.get("patient") or "")
+    # Only a practitioner without a launch context picks; the choice must be a real Patient.
+    if user is None or user.resource_type != "Practitioner" or pending.params["params"].get("launch"):
+        return error_page("Patient selection is not available for this request.", _style(smart), 403)
+    if not await storage.patient_exists(smart.db, patient_id):
+        patients = await storage.list_patients(smart.db)
+        return _page(smart, request, pending, "Select a patient", "patient", patients=patients,
+                     error="Choose a patient from the list.", status=400)
+    await grant_store.update_pending(smart.db, pending.id, patient=patient_id)
+    return _see_other(f"{smart.urls.consent}?req={pending.id}")
+
+
+async def show_consent(smart: SmartAuth, request: Request) -> Response:
+    pending = await _pending(smart, request, None)
+    if pending is None or pending.username is None:
+        return error_page(EXPIRED, _style(smart))
+    if _needs_patient(pending) and pending.patient is None:
+        return error_page("No patient was selected for this request.", _style(smart))
+    scopes = str(pending.params.get("allowed", "")).split()
+    label = f"Patient/{pending.patient}" if pending.patient else None
+    return _page(smart, request, pending, "Allow access?", "consent", scopes=scopes, patient_label=label)
+
+
+async def _subject(smart: SmartAuth, pending: Pending, granted: list[str]) -> Subject:
+    """The grant's user and context, disclosing only what the granted scopes call for."""
+    params = pending.params["params"]
+    user = await storage.get_user(smart.db, pending.username or "")
+    scopes = parse_scopes(granted)
+    context = await storage.get_launch(smart.db, params["launch"]) if params.get("launch") else None
+    wants_patient = scopes.has("launch") or scopes.has("launch/patient") or "patient" in scopes.contexts()
+    wants_encounter = scopes.has("launch") or scopes.has("launch/encounter")
+    return Subject(grant_id="", username=pending.username, fhir_user=user.fhir_user if user else None,
+                   patient=pending.patient if wants_patient else None,
+                   encounter=context.encounter if context and wants_encounter else None,
+                   nonce=params.get("nonce"))
+
+
+async def submit_consent(smart: SmartAuth, request: Request) -> Response:
+    form = await _form(request)
+    pending = await _pending(smart, request, form) if form is not None else None
+    if form is None or pending is None or pending.username is None:
+        return error_page(EXPIRED, _style(smart))
+    if _needs_patient(pending) and pending.patient is None:
+        return error_page("No patient was selected for this request.", _style(smart))
+    if not await grant_store.delete_pending(smart.db, pending.id):
+        return error_page(EXPIRED, _style(smart))  # a double submit: the first one won
+    allowed = str(pending.params.get("allowed", "")).split()
+    granted = [s for s in allowed if s in set(map(str, form.getlist("scope")))]
+    approve = form.get("decision") == "allow" and bool(granted)
+    params = dict(pending.params["params"], scope=" ".join(granted or allowed))
+    subject = await _subject(smart, pending, granted) if approve else None
+    server = smart.server
+
+    def issue() -> Any:
+        oauth_request = from_params(smart.urls.authorize, params)
+        grant = server.get_consent_grant(oauth_request, subject)
+        return server.create_authorization_response(request=oauth_request, grant_user=subject, grant=grant)
+
+    try:
+        result = await server.bridge.run_sync(issue)
+    except OAuth2Error as error:
+        return _oauth_error(smart, error)
+    return to_response(result)
