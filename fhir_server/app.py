@@ -13,12 +13,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
+import orjson
 import psycopg
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from . import smart_auth
 from .config import Settings, load_settings
 from .db import Database, migrate
 from .definitions import definitions
@@ -39,6 +41,7 @@ from .resources.service import ResourceService
 from .search import indexer
 from .search import router as search_router
 from .search.registry import search_params_for
+from .smart_auth.policy import bind_policy
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -96,13 +99,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await db.open()
     app.state.db = db
     app.state.resources = ResourceService(db, indexer)
-    app.state.capability = capability.build_capability_statement(
-        settings.public_base, _software_version(), search_params_for,
-        [*validate_operation.CAPABILITY_ENTRIES, everything_operation.CAPABILITY_ENTRY], settings.auth == "off")
+    app.state.capability = _capability_bytes(settings)
+    await smart_auth.startup(app)
     export_worker = ExportWorker(db)
     export_worker.start()
     if settings.demo:
         await load_demo(app.state.resources)
+        await smart_auth.demo_setup(db)
     try:
         yield
     finally:
@@ -110,32 +113,46 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await db.close()
 
 
-def create_app(settings: Settings) -> FastAPI:
+def _capability_bytes(settings: Settings) -> bytes:
+    statement = capability.build_capability_statement(
+        settings.public_base, _software_version(), search_params_for,
+        [*validate_operation.CAPABILITY_ENTRIES, everything_operation.CAPABILITY_ENTRY], settings.auth == "off")
     if settings.auth == "on":
-        # Refuse rather than pretend: enforcement comes with SMART on FHIR (issue 5).
-        raise SystemExit("FHIR_AUTH=on: SMART authorization is not implemented in this version yet; "
-                         "run with --auth off (development) or put an authorizing proxy in front")
+        # fhirclient and other SMART clients discover the OAuth endpoints only here.
+        resource = orjson.loads(statement)
+        resource["rest"][0]["security"] = smart_auth.security_component(settings.public_base)
+        statement = orjson.dumps(resource)
+    return statement
+
+
+def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="fhir_server", version=_software_version(), lifespan=_lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
     app.add_middleware(RequestIdMiddleware)
     _install_error_handlers(app)
 
+    # Discovery and OAuth endpoints first: /fhir/.well-known/... must not reach /fhir/{type}/{id}.
+    app.include_router(smart_auth.router)
+
     @app.get("/fhir/metadata")
     async def metadata(request: Request) -> Response:
-        return fhir_response(request, app.state.capability)
+        return fhir_response(request, app.state.capability, headers=smart_auth.cors_headers())
+
+    @app.options("/fhir/metadata")
+    async def metadata_preflight() -> Response:
+        return smart_auth.cors_preflight_response("GET, OPTIONS")
 
     @app.api_route("/fhir/metadata", methods=["POST", "PUT", "PATCH", "DELETE"])
     async def metadata_wrong_method(request: Request) -> Response:
         raise MethodNotAllowed(f"{request.method} is not allowed on /metadata: it is read-only")
 
-    app.include_router(exchange_router.router, prefix="/fhir")
-    app.include_router(export_routes.router, prefix="/fhir")
-    app.include_router(validate_operation.router, prefix="/fhir")
-    app.include_router(everything_operation.router, prefix="/fhir")
-    app.include_router(history_routes.router, prefix="/fhir")
-    app.include_router(search_router.router, prefix="/fhir")
-    app.include_router(resource_router.router, prefix="/fhir")
+    # Every FHIR route authenticates and binds the caller's access policy (401 without a token).
+    guarded = [Depends(bind_policy)]
+    for router in (exchange_router.router, export_routes.router, validate_operation.router,
+                   everything_operation.router, history_routes.router, search_router.router,
+                   resource_router.router):
+        app.include_router(router, prefix="/fhir", dependencies=guarded)
     return app
 
 

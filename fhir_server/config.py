@@ -33,8 +33,8 @@ class Settings:
     max_page_size: int = 1000
     max_bundle_entries: int = 10_000
     max_conditional_delete: int = 100  # a conditional delete matching more answers 412
-    # SMART authorization arrives with issue 5; until then the API is open and says so loudly.
-    auth: str = "off"
+    # SMART on FHIR enforcement; "off" is a development switch that is logged and shown in /metadata.
+    auth: str = "on"
     log_level: str = "info"
     demo: bool = False  # load the demo data set at start-up (idempotent)
 
@@ -73,7 +73,7 @@ def load_settings() -> Settings:
         max_bundle_entries=_env_int("FHIR_MAX_BUNDLE_ENTRIES", 10_000),
         default_page_size=_env_int("FHIR_DEFAULT_PAGE_SIZE", 20),
         max_page_size=_env_int("FHIR_MAX_PAGE_SIZE", 1000),
-        auth=env.get("FHIR_AUTH", "off").lower(),
+        auth=env.get("FHIR_AUTH", "on").lower(),
         log_level=env.get("FHIR_LOG_LEVEL", "info"),
         demo=bool(env.get("FHIR_DEMO")),
     )

@@ -18,6 +18,7 @@ from ..db import Database
 from ..errors import BadRequest, FhirError, Issue, operation_outcome
 from ..resources import conditional, repository
 from ..resources.repository import Indexer, new_id
+from ..smart_auth.policy import OPEN_POLICY, Policy
 from .entries import METHOD_ORDER, EntryRequest
 from .execute import EntryResult, execute_entry, reason_phrase
 from .references import collect_references, resolve_conditionals, rewrite_references
@@ -31,6 +32,7 @@ class BundleContext:
     indexer: Indexer
     base: str
     max_conditional_delete: int
+    policy: Policy = OPEN_POLICY
 
 
 def _check_overlaps(entries: list[EntryRequest]) -> None:
@@ -54,13 +56,15 @@ async def _plan_ids(conn: AsyncConnection[Any], ctx: BundleContext, entries: lis
         if entry.method == "POST" and rtype and entry.operation is None:
             existing = None
             if entry.if_none_exist:
-                existing = await conditional.match_for_create(conn, rtype, entry.if_none_exist)
+                existing = await conditional.match_for_create(conn, rtype, entry.if_none_exist,
+                                                              ctx.policy.predicate(rtype, "c"))
             if existing is not None:
                 preset[entry.index] = await _existing_result(conn, rtype, existing)
             assigned[entry.index] = existing or new_id()
         elif entry.method == "PUT" and rtype and entry.resource_id is None and entry.query:
             body_id = entry.resource.get("id") if isinstance(entry.resource, dict) else None
-            assigned[entry.index] = await conditional.target_for_update(conn, rtype, entry.query, body_id)
+            assigned[entry.index] = await conditional.target_for_update(conn, rtype, entry.query, body_id,
+                                                                        ctx.policy.predicate(rtype, "u"))
         elif entry.method == "PUT" and rtype and entry.resource_id:
             assigned[entry.index] = entry.resource_id
         if entry.full_url and entry.index in assigned and rtype:
@@ -74,7 +78,8 @@ async def _existing_result(conn: AsyncConnection[Any], rtype: str, rid: str) -> 
                        version.last_updated, version.body)
 
 
-async def _rewrite_all(conn: AsyncConnection[Any], entries: list[EntryRequest], full_urls: dict[str, str]) -> None:
+async def _rewrite_all(conn: AsyncConnection[Any], ctx: BundleContext, entries: list[EntryRequest],
+                       full_urls: dict[str, str]) -> None:
     found: set[str] = set()
     for entry in entries:
         if isinstance(entry.resource, dict):
@@ -83,7 +88,7 @@ async def _rewrite_all(conn: AsyncConnection[Any], entries: list[EntryRequest], 
     async def resolve(rtype: str, params: list[tuple[str, str]]) -> list[str]:
         from ..search.service import find_ids
 
-        return await find_ids(conn, rtype, params, 2)
+        return await find_ids(conn, rtype, params, 2, extra=ctx.policy.readable(rtype, "s"))
 
     mapping = {**full_urls, **await resolve_conditionals(found - set(full_urls), resolve)}
     for entry in entries:
@@ -105,7 +110,7 @@ async def process_transaction(ctx: BundleContext, entries: list[EntryRequest]) -
     results: dict[int, EntryResult] = {}
     async with ctx.db.transaction() as conn:
         assigned, full_urls = await _plan_ids(conn, ctx, entries, results)
-        await _rewrite_all(conn, entries, full_urls)
+        await _rewrite_all(conn, ctx, entries, full_urls)
         # Pipeline mode: writes whose results nobody reads are sent without waiting for each answer.
         async with conn.pipeline():
             for entry in sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index)):

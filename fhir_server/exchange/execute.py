@@ -68,10 +68,11 @@ async def _post(conn: AsyncConnection[Any], ctx: BundleContext, entry: EntryRequ
     if entry.operation is not None:
         raise NotSupported(f"{entry.label}: operations inside bundles are not supported yet")
     if planned is not None:  # a transaction already resolved ifNoneExist and chose the id
-        outcome = await interactions.create(conn, ctx.indexer, entry.resource_type, entry.resource, rid=planned)
+        outcome = await interactions.create(conn, ctx.indexer, entry.resource_type, entry.resource, rid=planned,
+                                            policy=ctx.policy)
     else:
         outcome = await interactions.create(conn, ctx.indexer, entry.resource_type, entry.resource,
-                                            entry.if_none_exist)
+                                            entry.if_none_exist, policy=ctx.policy)
     return _written(outcome.version, 201 if outcome.created else 200)
 
 
@@ -81,12 +82,13 @@ async def _put(conn: AsyncConnection[Any], ctx: BundleContext, entry: EntryReque
     rid = entry.resource_id or planned
     if rid is None:
         outcome = await interactions.conditional_update(conn, ctx.indexer, entry.resource_type, entry.query,
-                                                        entry.resource, _if_match(entry))
+                                                        entry.resource, _if_match(entry), ctx.policy)
     else:
         body = entry.resource
         if entry.resource_id is None and isinstance(body, dict):
             body = {**body, "id": rid}  # conditional update target chosen while planning
-        outcome = await interactions.update(conn, ctx.indexer, entry.resource_type, rid, body, _if_match(entry))
+        outcome = await interactions.update(conn, ctx.indexer, entry.resource_type, rid, body, _if_match(entry),
+                                            ctx.policy)
     return _written(outcome.version, 201 if outcome.created else 200)
 
 
@@ -94,17 +96,18 @@ async def _delete(conn: AsyncConnection[Any], ctx: BundleContext, entry: EntryRe
     assert entry.resource_type
     if entry.resource_id:
         version = await interactions.delete(conn, ctx.indexer, entry.resource_type, entry.resource_id,
-                                            _if_match(entry))
+                                            _if_match(entry), ctx.policy)
         return EntryResult("204 No Content", etag=version.etag if version else None)
     if not entry.query:
         raise BadRequest(f"{entry.label}: DELETE needs an id or search criteria")
     await interactions.conditional_delete(conn, ctx.indexer, entry.resource_type, entry.query,
-                                          ctx.max_conditional_delete)
+                                          ctx.max_conditional_delete, ctx.policy)
     return EntryResult("204 No Content")
 
 
-async def _read(conn: AsyncConnection[Any], entry: EntryRequest) -> EntryResult:
+async def _read(conn: AsyncConnection[Any], ctx: BundleContext, entry: EntryRequest) -> EntryResult:
     assert entry.resource_type and entry.resource_id
+    await ctx.policy.check_visible(conn, entry.resource_type, entry.resource_id, "r")
     if entry.version_id is not None:
         version = await repository.vread(conn, entry.resource_type, entry.resource_id, entry.version_id)
     else:
@@ -129,10 +132,10 @@ async def execute_entry(conn: AsyncConnection[Any], ctx: BundleContext, entry: E
         return await _delete(conn, ctx, entry)
     if entry.method == "PATCH":
         outcome = await interactions.patch(conn, ctx.indexer, entry.resource_type, entry.resource_id,
-                                           entry.query, _patcher(entry), _if_match(entry))
+                                           entry.query, _patcher(entry), _if_match(entry), ctx.policy)
         return _written(outcome.version, 200)
     if entry.resource_id and entry.operation in (None, "_history") and (entry.operation is None or entry.version_id):
-        return await _read(conn, entry)
+        return await _read(conn, ctx, entry)
     return await search_entry(conn, ctx, entry)
 
 

@@ -19,6 +19,7 @@ from ..resources import repository
 from ..resources.body import read_json_body
 from ..resources.datetimes import parse_instant
 from ..resources.versions import format_instant
+from ..smart_auth.policy import policy_of
 from .bulk_export import OUTPUT_FORMATS, ExportParams, cancel_job, create_job, job_status, parse_types
 from .export_scope import ExportScope, patient_compartment_types
 
@@ -66,6 +67,9 @@ async def _kick_off(request: Request, scope: ExportScope, allowed: frozenset[str
         raise BadRequest("$export needs the header Prefer: respond-async")
     body = await read_json_body(request) if request.method == "POST" else None
     params = _export_params(_params_from_request(request, body), allowed)
+    policy = policy_of(request)
+    for rtype in params.types:
+        policy.require_unrestricted(rtype, "r", "Bulk export")
     job_id = await create_job(request.app.state.db, scope, params, str(request.url))
     status_url = f"{request.app.state.settings.public_base}/bulkstatus/{job_id}"
     return Response(status_code=202, headers={"Content-Location": status_url})

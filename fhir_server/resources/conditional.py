@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 from psycopg import AsyncConnection
 
 from ..errors import BadRequest, NotFound, PreconditionFailed
+from ..search.sqlfrag import Q
 from .repository import new_id
 
 __all__ = ["parse_condition", "match_for_create", "target_for_update", "single_match",
@@ -35,13 +36,14 @@ def _normalized(rtype: str, params: list[tuple[str, str]]) -> str:
 
 
 async def _locked_matches(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]],
-                          limit: int) -> list[str]:
+                          limit: int, rows: Q | None) -> list[str]:
+    """Matches among ``rows`` (the caller's access predicate; None: all rows)."""
     from ..search.service import find_ids
 
     if not params:
         raise BadRequest("Conditional request without search criteria")
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (_normalized(rtype, params),))
-    return await find_ids(conn, rtype, params, limit)
+    return await find_ids(conn, rtype, params, limit, extra=rows)
 
 
 def _too_many(rtype: str, params: list[tuple[str, str]], what: str) -> PreconditionFailed:
@@ -49,17 +51,18 @@ def _too_many(rtype: str, params: list[tuple[str, str]], what: str) -> Precondit
     return PreconditionFailed(f"{what}: criteria {rtype}?{criteria} match more than one resource")
 
 
-async def match_for_create(conn: AsyncConnection[Any], rtype: str, if_none_exist: str) -> str | None:
+async def match_for_create(conn: AsyncConnection[Any], rtype: str, if_none_exist: str,
+                           rows: Q | None = None) -> str | None:
     params = parse_condition(if_none_exist)
-    ids = await _locked_matches(conn, rtype, params, 2)
+    ids = await _locked_matches(conn, rtype, params, 2, rows)
     if len(ids) > 1:
         raise _too_many(rtype, params, "Conditional create refused")
     return ids[0] if ids else None
 
 
 async def target_for_update(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]],
-                            body_id: str | None) -> str:
-    ids = await _locked_matches(conn, rtype, params, 2)
+                            body_id: str | None, rows: Q | None = None) -> str:
+    ids = await _locked_matches(conn, rtype, params, 2, rows)
     if len(ids) > 1:
         raise _too_many(rtype, params, "Conditional update refused")
     if not ids:
@@ -69,8 +72,9 @@ async def target_for_update(conn: AsyncConnection[Any], rtype: str, params: list
     return ids[0]
 
 
-async def single_match(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]]) -> str:
-    ids = await _locked_matches(conn, rtype, params, 2)
+async def single_match(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]],
+                       rows: Q | None = None) -> str:
+    ids = await _locked_matches(conn, rtype, params, 2, rows)
     if len(ids) > 1:
         raise _too_many(rtype, params, "Conditional patch refused")
     if not ids:
@@ -79,8 +83,8 @@ async def single_match(conn: AsyncConnection[Any], rtype: str, params: list[tupl
 
 
 async def matches_for_delete(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]],
-                             max_matches: int) -> list[str]:
-    ids = await _locked_matches(conn, rtype, params, max_matches + 1)
+                             max_matches: int, rows: Q | None = None) -> list[str]:
+    ids = await _locked_matches(conn, rtype, params, max_matches + 1, rows)
     if len(ids) > max_matches:
         raise PreconditionFailed(
             f"Conditional delete refused: more than {max_matches} {rtype} resources match")

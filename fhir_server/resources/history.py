@@ -18,6 +18,7 @@ import orjson
 from psycopg import AsyncConnection, sql
 
 from ..errors import BadRequest
+from ..search.sqlfrag import Q
 from .datetimes import parse_fhir_datetime_range, parse_instant
 from .versions import format_instant
 
@@ -85,11 +86,18 @@ def _filters(query: HistoryQuery) -> tuple[list[sql.Composable], list[Any]]:
 
 
 async def fetch_history(
-    conn: AsyncConnection[Any], query: HistoryQuery
+    conn: AsyncConnection[Any], query: HistoryQuery, rows_of: Q | None = None
 ) -> tuple[list[tuple[Any, ...]], int | None]:
     """Rows (type, id, version, last_updated, method, deleted, content text, txid) of one page,
-    plus the total for instance history (cheap there, costly at type and system level)."""
+    plus the total for instance history (cheap there, costly at type and system level).
+
+    ``rows_of``: the caller's access predicate for the type (on alias ``r``); history then
+    covers only resources whose current version the caller may see."""
     where, args = _filters(query)
+    if rows_of is not None:
+        where.append(sql.SQL("h.id IN (SELECT r.id FROM resource r WHERE r.resource_type = %s AND ")
+                     + rows_of.sql + sql.SQL(")"))
+        args.extend([query.resource_type, *rows_of.params])
     clause = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL("")
     statement = sql.SQL(
         "SELECT h.resource_type, h.id, h.version_id, h.last_updated, h.method, h.deleted,"

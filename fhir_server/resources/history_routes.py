@@ -8,7 +8,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ..definitions import definitions
 from ..render import fhir_response
+from ..smart_auth.policy import policy_of
 from . import repository
 from .history import fetch_history, history_bundle, parse_history_query
 from .interactions import check_id, check_type
@@ -22,8 +24,17 @@ async def _history(request: Request, rtype: str | None, rid: str | None, path: s
     settings = request.app.state.settings
     query = parse_history_query(list(request.query_params.multi_items()), rtype, rid,
                                 settings.default_page_size, settings.max_page_size)
+    policy = policy_of(request)
+    rows_of = None
+    if rtype is None:
+        for each in sorted(definitions().resource_types):
+            policy.require_unrestricted(each, "s", "System history")
+    elif rid is None:
+        rows_of = policy.predicate(rtype, "s")
     async with request.app.state.db.connection() as conn:
-        rows, total = await fetch_history(conn, query)
+        if rtype and rid:
+            await policy.check_visible(conn, rtype, rid, "r")
+        rows, total = await fetch_history(conn, query, rows_of)
         if rtype and rid and not rows and query.cursor is None:
             await repository.read_any(conn, rtype, rid)  # 404 for an id never written
     return fhir_response(request, history_bundle(settings.public_base, path, query, rows, total))

@@ -16,6 +16,7 @@ from psycopg import AsyncConnection
 from ..definitions import definitions
 from ..errors import BadRequest, FhirError, Issue, NotFound, Unprocessable
 from ..jsonio import parse_json
+from ..smart_auth.policy import OPEN_POLICY, Policy
 from . import conditional, repository
 from .repository import ID_PATTERN, Indexer
 from .validation import validate_resource
@@ -78,47 +79,69 @@ Patcher = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 async def create(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, body: Any,
-                 if_none_exist: str | None = None, rid: str | None = None) -> WriteOutcome:
+                 if_none_exist: str | None = None, rid: str | None = None,
+                 policy: Policy = OPEN_POLICY) -> WriteOutcome:
     """Create (``rid``: an id chosen beforehand, as a transaction bundle does for its fullUrls)."""
     resource = check_body(check_type(rtype), body)
+    rows = policy.predicate(rtype, "c")
     warnings = validate_or_raise(resource)
     if if_none_exist is not None:
-        existing = await conditional.match_for_create(conn, rtype, if_none_exist)
+        existing = await conditional.match_for_create(conn, rtype, if_none_exist, rows)
         if existing is not None:
             return WriteOutcome(await repository.read(conn, rtype, existing), False)
-    return WriteOutcome(await repository.create(conn, indexer, resource, rid), True, warnings)
+    version = await repository.create(conn, indexer, resource, rid)
+    await policy.check_written(conn, rtype, version.id, "c")
+    return WriteOutcome(version, True, warnings)
+
+
+async def _check_replace(conn: AsyncConnection[Any], policy: Policy, rtype: str, rid: str) -> str:
+    """The interaction a write to ``rtype/rid`` is (u, or c when nothing live is there), checked."""
+    if policy.open:
+        return "u"
+    if not await repository.is_live(conn, rtype, rid):
+        policy.predicate(rtype, "c")
+        return "c"
+    await policy.check_visible(conn, rtype, rid, "u")
+    return "u"
 
 
 async def update(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: str, body: Any,
-                 if_match: str | None = None) -> WriteOutcome:
+                 if_match: str | None = None, policy: Policy = OPEN_POLICY) -> WriteOutcome:
     resource = check_body(check_type(rtype), body)
     if "id" not in resource:
         raise BadRequest("Update body has no id: it must carry the id given in the URL")
     if resource["id"] != rid:
         raise BadRequest(f"Body id '{resource['id']}' does not match the URL id '{rid}'")
     check_id(rid)
+    interaction = await _check_replace(conn, policy, rtype, rid)
     warnings = validate_or_raise(resource)
     version, created = await repository.update(conn, indexer, resource, rid, if_match)
+    await policy.check_written(conn, rtype, rid, interaction)
     return WriteOutcome(version, created, warnings)
 
 
 async def conditional_update(conn: AsyncConnection[Any], indexer: Indexer, rtype: str,
-                             query: list[tuple[str, str]], body: Any, if_match: str | None = None) -> WriteOutcome:
+                             query: list[tuple[str, str]], body: Any, if_match: str | None = None,
+                             policy: Policy = OPEN_POLICY) -> WriteOutcome:
     resource = check_body(check_type(rtype), body)
     if "id" in resource:
         check_id(str(resource["id"]))
     warnings = validate_or_raise(resource)
-    rid = await conditional.target_for_update(conn, rtype, query, resource.get("id"))
+    rid = await conditional.target_for_update(conn, rtype, query, resource.get("id"), policy.predicate(rtype, "u"))
+    interaction = await _check_replace(conn, policy, rtype, rid)
     version, created = await repository.update(conn, indexer, {**resource, "id": rid}, rid, if_match)
+    await policy.check_written(conn, rtype, rid, interaction)
     return WriteOutcome(version, created, warnings)
 
 
 async def patch(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: str | None,
-                query: list[tuple[str, str]] | None, apply: Patcher, if_match: str | None = None) -> WriteOutcome:
+                query: list[tuple[str, str]] | None, apply: Patcher, if_match: str | None = None,
+                policy: Policy = OPEN_POLICY) -> WriteOutcome:
     """Patch by id or by search (conditional patch); ``apply`` maps old content to new."""
     check_type(rtype)
     if rid is None:
-        rid = await conditional.single_match(conn, rtype, query or [])
+        rid = await conditional.single_match(conn, rtype, query or [], policy.predicate(rtype, "u"))
+    await policy.check_visible(conn, rtype, rid, "u")
     current = await repository.read(conn, rtype, rid)
     assert current.body is not None
     patched = apply(_parse_stored(current.body))
@@ -127,16 +150,24 @@ async def patch(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: s
         raise Unprocessable("A patch may not change the resource id")
     warnings = validate_or_raise(patched)
     version, _ = await repository.update(conn, indexer, patched, rid, if_match, "PATCH")
+    await policy.check_written(conn, rtype, rid, "u")
     return WriteOutcome(version, False, warnings)
 
 
 async def delete(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: str,
-                 if_match: str | None = None) -> Version | None:
-    return await repository.delete(conn, indexer, check_type(rtype), rid, if_match)
+                 if_match: str | None = None, policy: Policy = OPEN_POLICY) -> Version | None:
+    check_type(rtype)
+    if not policy.open and await repository.is_live(conn, rtype, rid):
+        await policy.check_visible(conn, rtype, rid, "d")
+    else:
+        policy.predicate(rtype, "d")
+    return await repository.delete(conn, indexer, rtype, rid, if_match)
 
 
 async def conditional_delete(conn: AsyncConnection[Any], indexer: Indexer, rtype: str,
-                             query: list[tuple[str, str]], max_matches: int) -> list[Version]:
-    ids = await conditional.matches_for_delete(conn, check_type(rtype), query, max_matches)
+                             query: list[tuple[str, str]], max_matches: int,
+                             policy: Policy = OPEN_POLICY) -> list[Version]:
+    rows = policy.predicate(check_type(rtype), "d")
+    ids = await conditional.matches_for_delete(conn, rtype, query, max_matches, rows)
     deleted = [await repository.delete(conn, indexer, rtype, rid) for rid in ids]
     return [v for v in deleted if v is not None]

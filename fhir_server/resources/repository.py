@@ -83,6 +83,13 @@ async def read(conn: AsyncConnection[Any], rtype: str, rid: str) -> Version:
     return version
 
 
+async def is_live(conn: AsyncConnection[Any], rtype: str, rid: str) -> bool:
+    """Is there a current, not deleted version of the resource?"""
+    cur = await conn.execute("SELECT 1 FROM resource WHERE resource_type = %s AND id = %s AND version_id > 0"
+                             " AND NOT deleted", (rtype, rid))
+    return await cur.fetchone() is not None
+
+
 async def read_any(conn: AsyncConnection[Any], rtype: str, rid: str) -> None:
     """Raise NotFound unless some version (a deletion included) of the resource exists."""
     cur = await conn.execute(

@@ -14,6 +14,7 @@ from starlette.responses import Response
 from ..errors import BadRequest, Issue, operation_outcome
 from ..jsonio import parse_json
 from ..render import check_content_type, fhir_response
+from ..smart_auth.policy import policy_of
 from . import patch as patching
 from .body import read_json_body
 from .interactions import WriteOutcome, check_type
@@ -97,19 +98,21 @@ def _render_write(request: Request, outcome: WriteOutcome, status: int, location
 
 @router.get("/{resource_type}/{resource_id}")
 async def read(request: Request, resource_type: str, resource_id: str) -> Response:
-    return _render_read(request, await _service(request).read(resource_type, resource_id))
+    return _render_read(request, await _service(request).read(resource_type, resource_id, policy_of(request)))
 
 
 @router.get("/{resource_type}/{resource_id}/_history/{version_id}")
 async def vread(request: Request, resource_type: str, resource_id: str, version_id: str) -> Response:
-    return _render_read(request, await _service(request).vread(resource_type, resource_id, version_id))
+    return _render_read(request, await _service(request).vread(resource_type, resource_id, version_id,
+                                                                policy_of(request)))
 
 
 @router.post("/{resource_type}")
 async def create(request: Request, resource_type: str) -> Response:
     check_type(resource_type)
     body = await read_json_body(request)
-    outcome = await _service(request).create(resource_type, body, request.headers.get("if-none-exist"))
+    outcome = await _service(request).create(resource_type, body, request.headers.get("if-none-exist"),
+                                             policy_of(request))
     if not outcome.created:  # conditional create matched one: 200 with the existing resource
         return _render_write(request, outcome, 200, location=False)
     return _render_write(request, outcome, 201, location=True)
@@ -119,7 +122,8 @@ async def create(request: Request, resource_type: str) -> Response:
 async def update(request: Request, resource_type: str, resource_id: str) -> Response:
     check_type(resource_type)
     body = await read_json_body(request)
-    outcome = await _service(request).update(resource_type, resource_id, body, _if_match(request))
+    outcome = await _service(request).update(resource_type, resource_id, body, _if_match(request),
+                                             policy_of(request))
     return _render_write(request, outcome, 201 if outcome.created else 200, location=outcome.created)
 
 
@@ -130,7 +134,8 @@ async def conditional_update(request: Request, resource_type: str) -> Response:
     if not query:
         raise BadRequest("PUT on a type needs search criteria (conditional update) or an id in the URL")
     body = await read_json_body(request)
-    outcome = await _service(request).conditional_update(resource_type, query, body, _if_match(request))
+    outcome = await _service(request).conditional_update(resource_type, query, body, _if_match(request),
+                                                         policy_of(request))
     return _render_write(request, outcome, 201 if outcome.created else 200, location=outcome.created)
 
 
@@ -149,7 +154,8 @@ async def _patch_function(request: Request) -> Callable[[dict[str, Any]], dict[s
 async def patch(request: Request, resource_type: str, resource_id: str) -> Response:
     check_type(resource_type)
     apply = await _patch_function(request)
-    outcome = await _service(request).patch(resource_type, resource_id, None, apply, _if_match(request))
+    outcome = await _service(request).patch(resource_type, resource_id, None, apply, _if_match(request),
+                                            policy_of(request))
     return _render_write(request, outcome, 200, location=False)
 
 
@@ -160,7 +166,8 @@ async def conditional_patch(request: Request, resource_type: str) -> Response:
     if not query:
         raise BadRequest("PATCH on a type needs search criteria (conditional patch) or an id in the URL")
     apply = await _patch_function(request)
-    outcome = await _service(request).patch(resource_type, None, query, apply, _if_match(request))
+    outcome = await _service(request).patch(resource_type, None, query, apply, _if_match(request),
+                                            policy_of(request))
     return _render_write(request, outcome, 200, location=False)
 
 
@@ -174,7 +181,7 @@ def _deleted_response(request: Request, message: str, version: Version | None) -
 
 @router.delete("/{resource_type}/{resource_id}")
 async def delete(request: Request, resource_type: str, resource_id: str) -> Response:
-    version = await _service(request).delete(resource_type, resource_id, _if_match(request))
+    version = await _service(request).delete(resource_type, resource_id, _if_match(request), policy_of(request))
     if version is None:
         return _deleted_response(request, f"{resource_type}/{resource_id} does not exist: nothing to delete",
                                  None)
@@ -189,7 +196,7 @@ async def conditional_delete(request: Request, resource_type: str) -> Response:
     if not query:
         raise BadRequest("DELETE on a type needs search criteria (conditional delete) or an id in the URL")
     limit = request.app.state.settings.max_conditional_delete
-    deleted = await _service(request).conditional_delete(resource_type, query, limit)
+    deleted = await _service(request).conditional_delete(resource_type, query, limit, policy_of(request))
     if not deleted:
         return _deleted_response(request, f"No {resource_type} matched: nothing deleted", None)
     names = ", ".join(f"{v.resource_type}/{v.id}" for v in deleted)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..db import Database
+from ..smart_auth.policy import OPEN_POLICY, Policy
 from . import interactions, repository
 from .interactions import Patcher, WriteOutcome, check_type
 from .repository import Indexer
@@ -22,36 +23,42 @@ class ResourceService:
         self.db = db
         self.indexer = indexer
 
-    async def read(self, rtype: str, rid: str) -> Version:
+    async def read(self, rtype: str, rid: str, policy: Policy = OPEN_POLICY) -> Version:
         async with self.db.connection() as conn:
-            return await repository.read(conn, check_type(rtype), rid)
+            await policy.check_visible(conn, check_type(rtype), rid, "r")
+            return await repository.read(conn, rtype, rid)
 
-    async def vread(self, rtype: str, rid: str, vid: str) -> Version:
+    async def vread(self, rtype: str, rid: str, vid: str, policy: Policy = OPEN_POLICY) -> Version:
         async with self.db.connection() as conn:
-            return await repository.vread(conn, check_type(rtype), rid, vid)
+            await policy.check_visible(conn, check_type(rtype), rid, "r")
+            return await repository.vread(conn, rtype, rid, vid)
 
-    async def create(self, rtype: str, body: Any, if_none_exist: str | None = None) -> WriteOutcome:
+    async def create(self, rtype: str, body: Any, if_none_exist: str | None = None,
+                     policy: Policy = OPEN_POLICY) -> WriteOutcome:
         async with self.db.transaction() as conn:
-            return await interactions.create(conn, self.indexer, rtype, body, if_none_exist)
+            return await interactions.create(conn, self.indexer, rtype, body, if_none_exist, policy=policy)
 
-    async def update(self, rtype: str, rid: str, body: Any, if_match: str | None = None) -> WriteOutcome:
+    async def update(self, rtype: str, rid: str, body: Any, if_match: str | None = None,
+                     policy: Policy = OPEN_POLICY) -> WriteOutcome:
         async with self.db.transaction() as conn:
-            return await interactions.update(conn, self.indexer, rtype, rid, body, if_match)
+            return await interactions.update(conn, self.indexer, rtype, rid, body, if_match, policy)
 
     async def conditional_update(self, rtype: str, query: list[tuple[str, str]], body: Any,
-                                 if_match: str | None = None) -> WriteOutcome:
+                                 if_match: str | None = None, policy: Policy = OPEN_POLICY) -> WriteOutcome:
         async with self.db.transaction() as conn:
-            return await interactions.conditional_update(conn, self.indexer, rtype, query, body, if_match)
+            return await interactions.conditional_update(conn, self.indexer, rtype, query, body, if_match, policy)
 
     async def patch(self, rtype: str, rid: str | None, query: list[tuple[str, str]] | None, apply: Patcher,
-                    if_match: str | None = None) -> WriteOutcome:
+                    if_match: str | None = None, policy: Policy = OPEN_POLICY) -> WriteOutcome:
         async with self.db.transaction() as conn:
-            return await interactions.patch(conn, self.indexer, rtype, rid, query, apply, if_match)
+            return await interactions.patch(conn, self.indexer, rtype, rid, query, apply, if_match, policy)
 
-    async def delete(self, rtype: str, rid: str, if_match: str | None = None) -> Version | None:
+    async def delete(self, rtype: str, rid: str, if_match: str | None = None,
+                     policy: Policy = OPEN_POLICY) -> Version | None:
         async with self.db.transaction() as conn:
-            return await interactions.delete(conn, self.indexer, rtype, rid, if_match)
+            return await interactions.delete(conn, self.indexer, rtype, rid, if_match, policy)
 
-    async def conditional_delete(self, rtype: str, query: list[tuple[str, str]], max_matches: int) -> list[Version]:
+    async def conditional_delete(self, rtype: str, query: list[tuple[str, str]], max_matches: int,
+                                 policy: Policy = OPEN_POLICY) -> list[Version]:
         async with self.db.transaction() as conn:
-            return await interactions.conditional_delete(conn, self.indexer, rtype, query, max_matches)
+            return await interactions.conditional_delete(conn, self.indexer, rtype, query, max_matches, policy)

@@ -10,6 +10,7 @@ outer query (security predicates included) stays a plain conjunction.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,6 +33,16 @@ MAX_CHAIN_DEPTH = 4
 class Context:
     base: str | None
     now: datetime
+    # Access rows per type (smart_auth.policy): chains and _has only see rows the caller may read.
+    visible: Callable[[str], Q | None] | None = None
+
+    def restrict(self, rtype: str, ids: Q) -> Q:
+        """``ids`` of ``rtype`` narrowed to the caller's rows (a chain or _has must not reveal others)."""
+        predicate = self.visible(rtype) if self.visible is not None else None
+        if predicate is None:
+            return ids
+        return fmt("SELECT r.id FROM resource r WHERE r.resource_type = {} AND r.id IN ({}) AND {}",
+                   rtype, ids, predicate)
 
 
 class UnknownParameter(BadRequest):
@@ -132,7 +143,7 @@ def _chain(param: SearchParam, crit: Criterion, values: tuple[str, ...], rtype: 
     for target in targets:
         if registry().get(target, crit.chain.code) is None and crit.chain.code != "_has":
             continue
-        inner = positive_ids(target, crit.chain, values, ctx, depth + 1, name)
+        inner = ctx.restrict(target, positive_ids(target, crit.chain, values, ctx, depth + 1, name))
         branches.append(fmt("(i.target_type = {} AND i.target_id IN ({}))", target, inner))
     if not branches:
         raise UnknownParameter(f"{name}: no target type of {param.code} has a parameter {crit.chain.code!r}", name)
@@ -149,7 +160,7 @@ def _has(crit: Criterion, values: tuple[str, ...], rtype: str, ctx: Context, dep
         raise BadRequest(f"{name}: {has.type}.{has.ref} is not a reference parameter")
     if depth >= MAX_CHAIN_DEPTH:
         raise BadRequest(f"{name}: _has nested deeper than {MAX_CHAIN_DEPTH} is not supported")
-    inner = positive_ids(has.type, has.inner, values, ctx, depth + 1, name)
+    inner = ctx.restrict(has.type, positive_ids(has.type, has.inner, values, ctx, depth + 1, name))
     return fmt("SELECT i.target_id AS id FROM search_reference i WHERE i.resource_type = {} AND i.param = {}"
                " AND i.target_type = {} AND i.id IN ({})", has.type, has.ref, rtype, inner)
 

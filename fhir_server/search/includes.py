@@ -7,6 +7,7 @@ and only the resources the previous round added. Rounds and included resources a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -15,9 +16,9 @@ from ..errors import BadRequest
 from .criteria import resolve_param
 from .parse import Include
 from .registry import registry
-from .sqlfrag import Q, fmt
+from .sqlfrag import Q, fmt, join
 
-__all__ = ["fetch_includes", "check_includes", "MAX_INCLUDED", "MAX_ROUNDS"]
+__all__ = ["fetch_includes", "check_includes", "visible_rows", "MAX_INCLUDED", "MAX_ROUNDS"]
 
 MAX_INCLUDED = 1000
 MAX_ROUNDS = 4
@@ -75,9 +76,13 @@ async def _round(conn: AsyncConnection[Any], includes: list[Include], sources: s
     return found
 
 
-async def fetch_includes(conn: AsyncConnection[Any], includes: list[Include],
-                         matches: list[Key]) -> list[tuple[str, str, str]]:
-    """(type, id, content text) of included resources not already among the matches."""
+async def fetch_includes(conn: AsyncConnection[Any], includes: list[Include], matches: list[Key],
+                         visible: Callable[[str], Q | None] | None = None) -> list[tuple[str, str, str]]:
+    """(type, id, content text) of included resources not already among the matches.
+
+    ``visible`` (the caller's rows per type) filters what is returned, so an include never
+    carries a resource the token may not read.
+    """
     seen: set[Key] = set(matches)
     added: list[Key] = []
     sources: set[Key] = set(matches)
@@ -94,9 +99,19 @@ async def fetch_includes(conn: AsyncConnection[Any], includes: list[Include],
             break
     if not added:
         return []
-    cur = await conn.execute(
-        "SELECT r.resource_type, r.id, r.content::text FROM resource r"
-        " JOIN unnest(%s::text[], %s::text[]) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i"
-        " WHERE NOT r.deleted ORDER BY r.resource_type, r.id",
-        ([t for t, _ in added], [i for _, i in added]))
+    statement = fmt("SELECT r.resource_type, r.id, r.content::text FROM resource r"
+                    " JOIN unnest({}::text[], {}::text[]) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i"
+                    " WHERE NOT r.deleted AND {} ORDER BY r.resource_type, r.id",
+                    [t for t, _ in added], [i for _, i in added], visible_rows({t for t, _ in added}, visible))
+    cur = await conn.execute(statement.sql, statement.params)
     return [(t, i, c) for t, i, c in await cur.fetchall()]
+
+
+def visible_rows(types: set[str], visible: Callable[[str], Q | None] | None) -> Q:
+    if visible is None:
+        return fmt("true")
+    parts = []
+    for rtype in sorted(types):
+        predicate = visible(rtype)
+        parts.append(fmt("(r.resource_type = {} AND {})", rtype, predicate if predicate is not None else fmt("true")))
+    return fmt("({})", join(" OR ", parts))

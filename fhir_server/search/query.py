@@ -108,8 +108,8 @@ def build_scope(types: list[str], params: list[Param], ctx: Context, applied: Ap
     return Scope(tuple(types), fmt("({})", join(" OR ", [fmt("({})", b) for b in blocks])))
 
 
-def ids_statement(rtype: str, params: list[Param], ctx: Context, limit: int) -> Q:
-    scope = build_scope([rtype], params, ctx)
+def ids_statement(rtype: str, params: list[Param], ctx: Context, limit: int, extra: Q | None = None) -> Q:
+    scope = build_scope([rtype], params, ctx, extra=extra)
     return fmt("SELECT r.id FROM resource r WHERE {} ORDER BY r.id LIMIT {}", scope.where, limit)
 
 

@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from ..errors import BadRequest, NotFound, UnsupportedMediaType
 from ..render import fhir_response
+from ..smart_auth.policy import policy_of
 from .results import bundle_bytes
 from .service import SearchOptions, check_type, search
 
@@ -38,7 +39,7 @@ async def _run(request: Request, types: list[str] | None, items: list[tuple[str,
                compartment: tuple[str, str] | None = None) -> Response:
     options = _options(request)
     async with request.app.state.db.connection() as conn:
-        result = await search(conn, types, items, options, compartment)
+        result = await search(conn, types, items, options, compartment, access=policy_of(request))
     return fhir_response(request, bundle_bytes(result, options.base, options.base + path))
 
 

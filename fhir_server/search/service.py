@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from psycopg import AsyncConnection
 
 from ..definitions import definitions
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, Forbidden, NotFound
 from .compartment import compartment_predicate, compartment_types
 from .criteria import Context
 from .includes import check_includes, fetch_includes
@@ -29,7 +29,20 @@ from .query import Applied, Scope, build_scope, count_statement, estimate_statem
 from .sort import SortColumn, sort_columns
 from .sqlfrag import Q, fmt
 
-__all__ = ["find_ids", "check_type", "search", "SearchOptions", "SearchResult", "Row"]
+__all__ = ["find_ids", "check_type", "search", "SearchOptions", "SearchResult", "Row", "AccessRows"]
+
+
+class AccessRows(Protocol):
+    """What search needs of the caller's access policy (smart_auth.policy.Policy)."""
+
+    @property
+    def open(self) -> bool: ...
+
+    def allows(self, rtype: str, interaction: str) -> bool: ...
+
+    def predicate(self, rtype: str, interaction: str) -> Q | None: ...
+
+    def readable(self, rtype: str, interaction: str = "r") -> Q | None: ...
 
 Row = tuple[str, str, str]  # resource type, id, content (JSON text)
 
@@ -60,7 +73,7 @@ def check_type(resource_type: str) -> None:
 
 
 async def find_ids(conn: AsyncConnection[Any], resource_type: str, params: list[tuple[str, str]],
-                   limit: int, base: str | None = None) -> list[str]:
+                   limit: int, base: str | None = None, extra: Q | None = None) -> list[str]:
     """Ids of current resources matching every criterion (BadRequest on unknown or malformed ones)."""
     check_type(resource_type)
     request = parse_request(params)
@@ -70,7 +83,7 @@ async def find_ids(conn: AsyncConnection[Any], resource_type: str, params: list[
     if not request.params:
         raise BadRequest("Conditional request without search criteria")
     ctx = Context(base=base, now=datetime.now(UTC))
-    statement = ids_statement(resource_type, request.params, ctx, limit)
+    statement = ids_statement(resource_type, request.params, ctx, limit, extra)
     cur = await conn.execute(statement.sql, statement.params)
     return [row[0] for row in await cur.fetchall()]
 
@@ -129,31 +142,50 @@ async def _page(conn: AsyncConnection[Any], scope: Scope, columns: list[SortColu
     return cursor is None and not more
 
 
-def _both(first: Q, second: Q | None) -> Q:
-    return first if second is None else fmt("({}) AND ({})", first, second)
+def _both(first: Q | None, second: Q | None) -> Q | None:
+    if first is None or second is None:
+        return first if second is None else second
+    return fmt("({}) AND ({})", first, second)
+
+
+def _access_types(types: list[str], explicit: bool, access: AccessRows) -> list[str]:
+    """Types the caller may search: an explicitly requested type without scope is a 403."""
+    if explicit:
+        return types
+    kept = [t for t in types if access.allows(t, "s")]
+    if not kept:
+        raise Forbidden("The access token grants no scope to search any of these resource types")
+    return kept
 
 
 async def search(conn: AsyncConnection[Any], types: list[str] | None, items: list[tuple[str, str]],
                  options: SearchOptions, compartment: tuple[str, str] | None = None,
-                 extra: Q | None = None) -> SearchResult:
+                 extra: dict[str, Q] | Q | None = None, access: AccessRows | None = None) -> SearchResult:
     """One page of a type (``[T]``), compartment (``compartment`` + ``[T]`` or ``["*"]``) or system search."""
     request = parse_request(items)
     if request.contained != "false":
         raise BadRequest(f"_contained={request.contained} is not supported: contained resources are not searched")
     check_includes(request.includes)
+    explicit = (types is not None and types != ["*"]) or (types is None and bool(request.types))
     types = await _types(conn, types, request, compartment)
-    per_type: dict[str, Q] | Q | None = extra
+    restricted = access is not None and not access.open
+    if access is not None and restricted:
+        types = _access_types(types, explicit, access)
+    per_type: dict[str, Q | None] = {t: extra.get(t) if isinstance(extra, dict) else extra for t in types}
     if compartment is not None:
         preds = {t: compartment_predicate(compartment[0], compartment[1], t) for t in types}
         types = [t for t, p in preds.items() if p is not None]
         if not types:
             raise NotFound(f"No resource of the requested type is in the {compartment[0]} compartment")
         # Membership AND any caller predicate (security filters must never be dropped).
-        per_type = {t: _both(p, extra.get(t) if isinstance(extra, dict) else extra)
-                    for t, p in preds.items() if p is not None}
-    ctx = Context(base=options.base, now=datetime.now(UTC))
+        per_type = {t: _both(preds[t], per_type[t]) for t in types}
+    visible = access.readable if access is not None and restricted else None
+    if access is not None and restricted:
+        per_type = {t: _both(per_type[t], access.predicate(t, "s")) for t in types}
+    ctx = Context(base=options.base, now=datetime.now(UTC), visible=visible)
     applied = Applied()
-    scope = build_scope(types, request.params, ctx, applied, options.strict, per_type)
+    scope = build_scope(types, request.params, ctx, applied, options.strict,
+                        {t: q for t, q in per_type.items() if q is not None})
     count = min(request.count if request.count is not None else options.default_count, options.max_count)
     result = SearchResult(request, applied, count)
     columns = sort_columns(types[0], request.sort)
@@ -164,5 +196,6 @@ async def search(conn: AsyncConnection[Any], types: list[str] | None, items: lis
     mode = "accurate" if request.summary == "count" and request.total is None else request.total
     result.total = await _total(conn, mode, scope, known)
     if request.includes and result.matches:
-        result.included = await fetch_includes(conn, request.includes, [(t, i) for t, i, _ in result.matches])
+        result.included = await fetch_includes(conn, request.includes, [(t, i) for t, i, _ in result.matches],
+                                               visible)
     return result

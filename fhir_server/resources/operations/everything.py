@@ -20,8 +20,11 @@ from starlette.responses import Response
 from ...errors import BadRequest
 from ...exchange.export_scope import membership, patient_compartment_types
 from ...render import fhir_response
+from ...search.includes import visible_rows
 from ...search.results import bundle_bytes
 from ...search.service import Row, SearchOptions, SearchResult, search
+from ...search.sqlfrag import fmt
+from ...smart_auth.policy import Policy, policy_of
 from .. import repository
 
 __all__ = ["router", "CAPABILITY_ENTRY", "REFERENCED_TYPES"]
@@ -52,15 +55,18 @@ def _translate(items: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], lis
     return out, types
 
 
-async def _referenced(conn: AsyncConnection[Any], matches: list[Row]) -> list[Row]:
+async def _referenced(conn: AsyncConnection[Any], matches: list[Row], policy: Policy) -> list[Row]:
     if not matches:
         return []
-    cur = await conn.execute(
+    visible = None if policy.open else policy.readable
+    statement = fmt(
         "SELECT DISTINCT r.resource_type, r.id, r.content::text FROM search_reference i"
         " JOIN resource r ON r.resource_type = i.target_type AND r.id = i.target_id AND NOT r.deleted"
-        " WHERE (i.resource_type, i.id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
-        " AND i.target_type = ANY(%s)",
-        ([m[0] for m in matches], [m[1] for m in matches], REFERENCED_TYPES))
+        " WHERE (i.resource_type, i.id) IN (SELECT * FROM unnest({}::text[], {}::text[]))"
+        " AND i.target_type = ANY({}) AND {}",
+        [m[0] for m in matches], [m[1] for m in matches], REFERENCED_TYPES,
+        visible_rows(set(REFERENCED_TYPES), visible))
+    cur = await conn.execute(statement.sql, statement.params)
     seen = {(m[0], m[1]) for m in matches}
     return [(t, i, c) for t, i, c in await cur.fetchall() if (t, i) not in seen]
 
@@ -78,19 +84,23 @@ def _render(request: Request, result: SearchResult, path: str) -> Response:
 @router.get("/Patient/{patient_id}/$everything")
 async def patient_everything(request: Request, patient_id: str) -> Response:
     items, types = _translate(list(request.query_params.multi_items()))
+    policy = policy_of(request)
     async with request.app.state.db.connection() as conn:
+        await policy.check_visible(conn, "Patient", patient_id, "r")
         await repository.read(conn, "Patient", patient_id)
-        result = await search(conn, types or ["*"], items, _options(request), ("Patient", patient_id))
-        result.included = await _referenced(conn, result.matches)
+        result = await search(conn, types or ["*"], items, _options(request), ("Patient", patient_id),
+                              access=policy)
+        result.included = await _referenced(conn, result.matches, policy)
     return _render(request, result, f"/Patient/{patient_id}/$everything")
 
 
 @router.get("/Patient/$everything")
 async def all_patients_everything(request: Request) -> Response:
     items, types = _translate(list(request.query_params.multi_items()))
-    chosen = types or sorted(patient_compartment_types())
+    policy = policy_of(request)
+    chosen = types or [t for t in sorted(patient_compartment_types()) if policy.allows(t, "s")]
     extra = {t: membership(t, None) for t in chosen}
     async with request.app.state.db.connection() as conn:
-        result = await search(conn, chosen, items, _options(request), extra=extra)
-        result.included = await _referenced(conn, result.matches)
+        result = await search(conn, chosen, items, _options(request), extra=extra, access=policy)
+        result.included = await _referenced(conn, result.matches, policy)
     return _render(request, result, "/Patient/$everything")

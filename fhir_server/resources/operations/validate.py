@@ -12,8 +12,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ...errors import BadRequest, Issue, operation_outcome
+from ...errors import BadRequest, Forbidden, Issue, operation_outcome
 from ...render import fhir_response
+from ...smart_auth.policy import policy_of
 from ..body import read_json_body
 from ..interactions import check_type
 from ..validation import validate_resource
@@ -53,11 +54,14 @@ def _outcome(issues: list[Issue]) -> dict[str, Any]:
 
 async def _validate(request: Request, rtype: str, rid: str | None) -> Response:
     check_type(rtype)
+    policy = policy_of(request)
+    if not any(policy.allows(rtype, interaction) for interaction in "cru"):
+        raise Forbidden(f"The access token grants no scope on {rtype}: $validate refused")
     resource, mode, profiles = _unpack(await read_json_body(request))
     if mode == "delete":
         if rid is None:
             raise BadRequest("$validate with mode=delete needs an instance: [type]/[id]/$validate")
-        await request.app.state.resources.read(rtype, rid)
+        await request.app.state.resources.read(rtype, rid, policy)
         return fhir_response(request, _outcome([]))
     if resource is None:
         raise BadRequest("$validate: no resource given")

@@ -1,0 +1,162 @@
+"""Scopes as SQL: the access predicates that reads, searches and writes add inside their queries.
+
+SMART App Launch 2.2, "Scopes and Launch Context"
+(https://hl7.org/fhir/smart-app-launch/scopes-and-launch-context.html). A ``Policy`` turns the
+caller's ``AccessContext`` into, per resource type and interaction (c r u d s), either
+``None`` (every row), a predicate on the ``resource r`` alias, or ``Forbidden`` (no scope
+names the type and interaction). The predicate is ANDed into the query itself, so totals,
+paging, includes, chains and ``_has`` never see rows the token may not see (design habit 9).
+
+Row rules, one per scope context (a token's scopes are ORed across contexts):
+- ``system/``: every row, narrowed only by granular filters;
+- ``user/``: a Practitioner (or unnamed) user sees every row (hospital staff); a Patient user
+  sees their own Patient compartment; a RelatedPerson user sees the compartment of the
+  launch patient when there is one, else their own RelatedPerson compartment;
+- ``patient/``: the launch patient's compartment (official Patient CompartmentDefinition);
+  types outside that compartment (Practitioner, Organization, Medication, ...) carry no
+  patient data and are not narrowed; without a launch patient nothing is visible.
+Granular filters (``patient/Observation.rs?category=laboratory``) are parsed strictly: a
+filter this server cannot apply denies rather than widening access.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from starlette.requests import Request
+
+from ..errors import BadRequest, Forbidden, NotFound, ServerError
+from ..search.compartment import compartment_predicate
+from ..search.criteria import Context
+from ..search.parse import parse_request
+from ..search.query import build_scope
+from ..search.sqlfrag import Q, fmt, join
+from .dependencies import DEV_CONTEXT, AccessContext, access_context
+from .scopes import CONTEXTS
+
+__all__ = ["Policy", "OPEN_POLICY", "INTERACTION_NAMES", "bind_policy", "policy_of"]
+
+INTERACTION_NAMES = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
+NOTHING = fmt("false")
+
+
+@dataclass(frozen=True)
+class Policy:
+    access: AccessContext
+    base: str = ""
+
+    @property
+    def open(self) -> bool:
+        return self.access.scopes.unrestricted
+
+    def allows(self, rtype: str, interaction: str) -> bool:
+        return self.access.scopes.allows(None, rtype, interaction)
+
+    def predicate(self, rtype: str, interaction: str) -> Q | None:
+        """Rows of ``rtype`` the caller may touch with ``interaction``; raises Forbidden if none."""
+        if self.open:
+            return None
+        alternatives: list[Q] = []
+        for context in CONTEXTS:
+            if not self.access.scopes.allows(context, rtype, interaction):
+                continue
+            parts = [p for p in (self._context_rows(context, rtype), self._granular(context, rtype, interaction))
+                     if p is not None]
+            if not parts:
+                return None
+            alternatives.append(fmt("({})", join(" AND ", parts)))
+        if not alternatives:
+            raise Forbidden(f"The access token grants no scope to {INTERACTION_NAMES[interaction]} {rtype} "
+                            f"resources")
+        return alternatives[0] if len(alternatives) == 1 else fmt("({})", join(" OR ", alternatives))
+
+    def readable(self, rtype: str, interaction: str = "r") -> Q | None:
+        """Like ``predicate`` but a type without scope yields no rows instead of raising."""
+        return self.predicate(rtype, interaction) if self.allows(rtype, interaction) else NOTHING
+
+    def require_unrestricted(self, rtype: str, interaction: str, what: str) -> None:
+        if self.predicate(rtype, interaction) is not None:
+            raise Forbidden(f"{what} needs unrestricted access to {rtype} (system/ or user/ scopes)")
+
+    async def check_visible(self, conn: AsyncConnection[Any], rtype: str, rid: str, interaction: str) -> None:
+        """NotFound (existence must not leak) unless the resource is among the caller's rows."""
+        predicate = self.predicate(rtype, interaction)
+        if predicate is None:
+            return
+        if not await self._matches(conn, rtype, rid, predicate):
+            raise NotFound(f"Resource {rtype}/{rid} is not known")
+
+    async def check_written(self, conn: AsyncConnection[Any], rtype: str, rid: str, interaction: str) -> None:
+        """After a write in the same transaction: Forbidden (and rollback) if the result left the caller's rows."""
+        predicate = self.predicate(rtype, interaction)
+        if predicate is not None and not await self._matches(conn, rtype, rid, predicate):
+            raise Forbidden(f"{rtype}/{rid} would be outside what the access token may "
+                            f"{INTERACTION_NAMES[interaction]} (patient compartment or scope filter)")
+
+    async def _matches(self, conn: AsyncConnection[Any], rtype: str, rid: str, predicate: Q) -> bool:
+        statement = fmt("SELECT 1 FROM resource r WHERE r.resource_type = {} AND r.id = {} AND {}",
+                        rtype, rid, predicate)
+        return await (await conn.execute(statement.sql, statement.params)).fetchone() is not None
+
+    def _context_rows(self, context: str, rtype: str) -> Q | None:
+        if context == "system":
+            return None
+        if context == "patient":
+            return self._compartment("Patient", self.access.patient, rtype)
+        user = self.access.user or ""
+        kind, _, user_id = user.partition("/")
+        if kind == "Patient":
+            return self._compartment("Patient", user_id, rtype)
+        if kind == "RelatedPerson":
+            if self.access.patient:
+                return self._compartment("Patient", self.access.patient, rtype)
+            return self._compartment("RelatedPerson", user_id, rtype)
+        return None
+
+    @staticmethod
+    def _compartment(compartment: str, owner: str | None, rtype: str) -> Q | None:
+        if not owner:
+            return NOTHING
+        member = compartment_predicate(compartment, owner, rtype)
+        if member is None:
+            # Outside the compartment: no patient data (Patient compartment), or none of the
+            # owner's (RelatedPerson compartment, where only listed types are shared).
+            return None if compartment == "Patient" else NOTHING
+        return member
+
+    def _granular(self, context: str, rtype: str, interaction: str) -> Q | None:
+        filters = self.access.scopes.filters_for(rtype, interaction, context)
+        if filters is None:
+            return None
+        ctx = Context(base=self.base or None, now=datetime.now(UTC))
+        options = []
+        for pairs in filters:
+            try:
+                scope = build_scope([rtype], parse_request(pairs).params, ctx, strict=True)
+            except BadRequest as exc:
+                raise Forbidden(f"A granular scope filter on {rtype} cannot be applied: {exc}") from exc
+            options.append(fmt("({})", scope.where))
+        return fmt("({})", join(" OR ", options)) if options else NOTHING
+
+
+OPEN_POLICY = Policy(DEV_CONTEXT)
+
+
+async def bind_policy(request: Request) -> Policy:
+    """Router dependency for every FHIR route: authenticate (401), keep the policy on the request."""
+    access = await access_context(request)
+    policy = Policy(access, request.app.state.settings.public_base)
+    request.state.policy = policy
+    return policy
+
+
+def policy_of(request: Request) -> Policy:
+    policy = getattr(request.state, "policy", None)
+    if isinstance(policy, Policy):
+        return policy
+    if request.app.state.settings.auth == "on":  # fail closed: a route without bind_policy is a bug
+        raise ServerError(f"No access policy bound for {request.url.path}")
+    return OPEN_POLICY
