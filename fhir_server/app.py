@@ -21,6 +21,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from . import smart_auth
+from .audit import routes as audit_routes
+from .audit.recorder import AuditRecorder
+from .audit.trail import AuditMiddleware, AuditTrail
 from .config import Settings, load_settings
 from .db import Database, migrate
 from .definitions import definitions
@@ -98,7 +101,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     db = Database(url, settings.pool_min, settings.pool_max)
     await db.open()
     app.state.db = db
-    app.state.resources = ResourceService(db, indexer)
+    recorder = AuditRecorder(db)
+    app.state.audit = AuditTrail(recorder, settings.public_base)
+    recorder.start()
+    app.state.resources = ResourceService(db, indexer, app.state.audit)
     app.state.capability = _capability_bytes(settings)
     await smart_auth.startup(app)
     export_worker = ExportWorker(db)
@@ -110,6 +116,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await export_worker.stop()
+        await recorder.stop()
         await db.close()
 
 
@@ -129,6 +136,8 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="fhir_server", version=_software_version(), lifespan=_lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
+    # Audit inside the request id (it reads the id); the request id middleware is outermost.
+    app.add_middleware(AuditMiddleware, trail_of=lambda: getattr(app.state, "audit", None))
     app.add_middleware(RequestIdMiddleware)
     _install_error_handlers(app)
 
@@ -150,7 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
     # Every FHIR route authenticates and binds the caller's access policy (401 without a token).
     guarded = [Depends(bind_policy)]
     for router in (exchange_router.router, export_routes.router, validate_operation.router,
-                   everything_operation.router, history_routes.router, search_router.router,
+                   everything_operation.router, history_routes.router, audit_routes.router, search_router.router,
                    resource_router.router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     return app

@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from . import smart_auth
 from .config import Settings, load_settings
 
 __all__ = ["main"]
@@ -92,6 +93,41 @@ def _reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit_verify(args: argparse.Namespace) -> int:
+    """Seal pending audit rows, then walk the hash chain; exit 1 when anything is broken."""
+    import asyncio
+
+    from .audit.chain import seal_pending, verify_chain
+    from .db import Database, migrate
+
+    url = _resolve_url(args)
+    migrate(url)
+
+    async def run() -> int:
+        db = Database(url, 1, 2)
+        await db.open()
+        try:
+            while await seal_pending(db):
+                pass
+            report = await verify_chain(db)
+        finally:
+            await db.close()
+        for problem in report.problems:
+            print(f"PROBLEM: {problem}")
+        print(f"audit chain: {report.sealed:,} sealed rows, {report.unsealed:,} unsealed, head {report.head}")
+        print("OK" if report.ok else "TAMPERED")
+        return 0 if report.ok else 1
+
+    return asyncio.run(run())
+
+
+def _resolve_url(args: argparse.Namespace) -> str:
+    from .embedded import resolve_database_url
+
+    settings = _settings(args)
+    return resolve_database_url(settings.database_url, settings.data_dir)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fhir-server", description="FHIR R4 server on PostgreSQL")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -114,6 +150,11 @@ def _parser() -> argparse.ArgumentParser:
     reindex.add_argument("types", nargs="*", help="resource types to reindex (default: all)")
     _add_database_options(reindex)
     reindex.set_defaults(handler=_reindex)
+    audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
+    verify = audit.add_parser("verify", help="check the tamper-evident hash chain of the audit trail")
+    _add_database_options(verify)
+    verify.set_defaults(handler=_audit_verify)
+    smart_auth.add_commands(commands, _add_database_options, _resolve_url)
     return parser
 
 

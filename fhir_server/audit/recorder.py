@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import orjson
 from psycopg import AsyncConnection
 
 from ..db import Database
+from ..jsonio import dumps
 from .chain import seal_pending
 from .events import AuditRecord
 
@@ -26,7 +27,7 @@ INSERT = ("INSERT INTO audit_event (id, recorded, action, subtype, outcome, clie
 def _row(record: AuditRecord) -> tuple[Any, ...]:
     return (record.id, record.recorded, record.action, record.subtype, record.outcome, record.client_id,
             record.user_ref, list(record.patient_refs), list(record.entity_refs), record.request_id,
-            orjson.dumps(record.content).decode())
+            dumps(record.content).decode())
 
 
 async def insert_records(conn: AsyncConnection[Any], records: list[AuditRecord]) -> None:
@@ -38,14 +39,16 @@ class AuditRecorder:
     def __init__(self, db: Database, flush_seconds: float = 0.2) -> None:
         self.db = db
         self.flush_seconds = flush_seconds
-        self.pending: list[AuditRecord] = []
+        self.pending: list[Any] = []
         self.task: asyncio.Task[None] | None = None
+        # Turns pending drafts into records inside the flush transaction (patients looked up there).
+        self.enrich: Callable[[AsyncConnection[Any], list[Any]], Awaitable[list[AuditRecord]]] | None = None
 
     async def record_in(self, conn: AsyncConnection[Any], record: AuditRecord) -> None:
         """Record inside the caller's transaction: it commits or rolls back with the change."""
         await insert_records(conn, [record])
 
-    def record_later(self, record: AuditRecord) -> None:
+    def record_later(self, record: Any) -> None:
         self.pending.append(record)
 
     async def flush(self) -> None:
@@ -53,7 +56,8 @@ class AuditRecorder:
         if batch:
             try:
                 async with self.db.transaction() as conn:
-                    await insert_records(conn, batch)
+                    records = await self.enrich(conn, batch) if self.enrich is not None else batch
+                    await insert_records(conn, records)
             except Exception:
                 self.pending[:0] = batch  # retried on the next flush rather than lost
                 raise

@@ -14,6 +14,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from ..audit.trail import AuditTrail, record_access, record_change
 from ..db import Database
 from ..errors import BadRequest, FhirError, Issue, operation_outcome
 from ..resources import conditional, repository
@@ -33,6 +34,7 @@ class BundleContext:
     base: str
     max_conditional_delete: int
     policy: Policy = OPEN_POLICY
+    trail: AuditTrail | None = None
 
 
 def _check_overlaps(entries: list[EntryRequest]) -> None:
@@ -120,7 +122,21 @@ async def process_transaction(ctx: BundleContext, entries: list[EntryRequest]) -
                     results[entry.index] = await execute_entry(conn, ctx, entry, assigned.get(entry.index))
                 except FhirError as exc:
                     raise _failure(entry, exc) from exc
+        await record_change(ctx.trail, conn, ctx.policy.access, "transaction", _changed(entries, results))
     return [results[e.index] for e in entries]
+
+
+def _changed(entries: list[EntryRequest], results: dict[int, EntryResult]) -> list[str]:
+    """Type/id of every resource the bundle wrote (creates that matched an existing one excluded)."""
+    refs = []
+    for entry in entries:
+        result = results[entry.index]
+        if entry.method == "DELETE" and entry.resource_type and entry.resource_id:
+            refs.append(f"{entry.resource_type}/{entry.resource_id}")
+        elif result.location and (entry.method in ("PUT", "PATCH") or
+                                  (entry.method == "POST" and result.status.startswith("201"))):
+            refs.append(result.location.split("/_history/")[0])
+    return list(dict.fromkeys(refs))
 
 
 async def process_batch(ctx: BundleContext, entries: list[EntryRequest]) -> list[EntryResult]:
@@ -128,7 +144,20 @@ async def process_batch(ctx: BundleContext, entries: list[EntryRequest]) -> list
     for entry in entries:
         try:
             async with ctx.db.transaction() as conn:
-                results.append(await execute_entry(conn, ctx, entry, None))
+                result = await execute_entry(conn, ctx, entry, None)
+                changed = _changed([entry], {entry.index: result})
+                await record_change(ctx.trail, conn, ctx.policy.access, "batch", changed)
+                results.append(result)
         except FhirError as exc:
             results.append(EntryResult(reason_phrase(exc.status), outcome=operation_outcome(exc.issues)))
+    _audit_batch_reads(ctx, entries, results)
     return results
+
+
+def _audit_batch_reads(ctx: BundleContext, entries: list[EntryRequest], results: list[EntryResult]) -> None:
+    """Reads and refused entries of a batch (its changes were recorded in their own transactions)."""
+    for entry, result in zip(entries, results, strict=True):
+        if entry.method in ("GET", "HEAD") or not result.status.startswith("2"):
+            ref = [f"{entry.resource_type}/{entry.resource_id}"] if entry.resource_type and entry.resource_id else []
+            subtype = {"GET": "read", "HEAD": "read"}.get(entry.method, entry.method.lower())
+            record_access(ctx.trail, ctx.policy.access, subtype, ref, result.status.split()[0])

@@ -20,7 +20,7 @@ from ..resources.body import read_json_body
 from ..resources.datetimes import parse_instant
 from ..resources.versions import format_instant
 from ..smart_auth.policy import policy_of
-from .bulk_export import OUTPUT_FORMATS, ExportParams, cancel_job, create_job, job_status, parse_types
+from .bulk_export import OUTPUT_FORMATS, ExportParams, cancel_job, create_job, job_owner, job_status, parse_types
 from .export_scope import ExportScope, patient_compartment_types
 
 __all__ = ["router"]
@@ -70,7 +70,7 @@ async def _kick_off(request: Request, scope: ExportScope, allowed: frozenset[str
     policy = policy_of(request)
     for rtype in params.types:
         policy.require_unrestricted(rtype, "r", "Bulk export")
-    job_id = await create_job(request.app.state.db, scope, params, str(request.url))
+    job_id = await create_job(request.app.state.db, scope, params, str(request.url), policy.access.client_id)
     status_url = f"{request.app.state.settings.public_base}/bulkstatus/{job_id}"
     return Response(status_code=202, headers={"Content-Location": status_url})
 
@@ -92,31 +92,37 @@ async def group_export(request: Request, group_id: str) -> Response:
     return await _kick_off(request, ExportScope("group", group_id), patient_compartment_types())
 
 
-def _manifest(base: str, job_id: str, status: dict[str, Any]) -> dict[str, Any]:
+async def _check_owner(request: Request, job_id: str) -> None:
+    """Only the client that started an export sees it (404 for anyone else: ids must not leak)."""
+    exists, owner = await job_owner(request.app.state.db, job_id)
+    if exists and request.app.state.settings.auth == "on" and owner != policy_of(request).access.client_id:
+        raise NotFound(f"No export job {job_id} (unknown, cancelled or expired)")
+
+
+def _manifest(base: str, job_id: str, status: dict[str, Any], needs_token: bool) -> dict[str, Any]:
     files = [{"type": rtype, "url": f"{base}/bulkfiles/{job_id}/{file_no}", "count": count}
              for file_no, rtype, kind, count in status["files"] if kind == "output"]
     return {"transactionTime": format_instant(status["transaction_time"]), "request": status["request"],
-            "requiresAccessToken": request_needs_token(), "output": files, "error": []}
-
-
-def request_needs_token() -> bool:
-    return False  # becomes the auth setting once SMART authorization lands
+            "requiresAccessToken": needs_token, "output": files, "error": []}
 
 
 @router.get("/bulkstatus/{job_id}")
 async def export_status(request: Request, job_id: str) -> Response:
+    await _check_owner(request, job_id)
     status = await job_status(request.app.state.db, job_id)
     if status["status"] in ("pending", "running"):
         progress = status["progress"] or status["status"]
         return Response(status_code=202, headers={"X-Progress": progress[:100], "Retry-After": "2"})
     if status["status"] == "failed":
         raise ServerError(f"Export failed: {status['error'] or 'unknown error'}")
-    body = orjson.dumps(_manifest(request.app.state.settings.public_base, job_id, status))
+    settings = request.app.state.settings
+    body = orjson.dumps(_manifest(settings.public_base, job_id, status, settings.auth == "on"))
     return Response(body, status_code=200, media_type="application/json")
 
 
 @router.delete("/bulkstatus/{job_id}")
 async def export_cancel(request: Request, job_id: str) -> Response:
+    await _check_owner(request, job_id)
     await cancel_job(request.app.state.db, job_id)
     return fhir_response(request, {"resourceType": "OperationOutcome", "issue": [
         {"severity": "information", "code": "informational", "diagnostics": f"Export {job_id} cancelled"}]}, 202)
@@ -124,6 +130,7 @@ async def export_cancel(request: Request, job_id: str) -> Response:
 
 @router.get("/bulkfiles/{job_id}/{file_no}")
 async def export_file(request: Request, job_id: str, file_no: int) -> Response:
+    await _check_owner(request, job_id)
     async with request.app.state.db.connection() as conn:
         cur = await conn.execute(
             "SELECT f.content FROM export_file f JOIN export_job j ON j.id = f.job_id"

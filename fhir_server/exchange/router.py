@@ -59,7 +59,7 @@ async def batch_or_transaction(request: Request) -> Response:
     settings = request.app.state.settings
     kind, entries = parse_entries(await read_json_body(request), settings.public_base, settings.max_bundle_entries)
     ctx = BundleContext(request.app.state.db, request.app.state.resources.indexer, settings.public_base,
-                        settings.max_conditional_delete, policy_of(request))
+                        settings.max_conditional_delete, policy_of(request), request.app.state.resources.trail)
     process = process_transaction if kind == "transaction" else process_batch
     results = await process(ctx, entries)
     return fhir_response(request, _response_bundle(kind, settings.public_base, entries, results,

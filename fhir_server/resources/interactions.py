@@ -14,7 +14,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from ..definitions import definitions
-from ..errors import BadRequest, FhirError, Issue, NotFound, Unprocessable
+from ..errors import BadRequest, FhirError, Issue, MethodNotAllowed, NotFound, Unprocessable
 from ..jsonio import parse_json
 from ..smart_auth.policy import OPEN_POLICY, Policy
 from . import conditional, repository
@@ -46,6 +46,14 @@ def check_id(rid: str) -> str:
     if not ID_PATTERN.fullmatch(rid):
         raise BadRequest(f"Invalid id '{rid[:80]}': ids match [A-Za-z0-9\\-\\.]{{1,64}}")
     return rid
+
+
+def check_writable(rtype: str) -> str:
+    """AuditEvents are the server's append-only trail (audit/routes.py), never written here."""
+    if rtype == "AuditEvent":
+        raise MethodNotAllowed("AuditEvents are an append-only trail: submit new ones with POST [base]/AuditEvent; "
+                               "they cannot be updated or deleted")
+    return rtype
 
 
 def check_body(rtype: str, body: Any) -> dict[str, Any]:
@@ -82,7 +90,7 @@ async def create(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, body:
                  if_none_exist: str | None = None, rid: str | None = None,
                  policy: Policy = OPEN_POLICY) -> WriteOutcome:
     """Create (``rid``: an id chosen beforehand, as a transaction bundle does for its fullUrls)."""
-    resource = check_body(check_type(rtype), body)
+    resource = check_body(check_writable(check_type(rtype)), body)
     rows = policy.predicate(rtype, "c")
     warnings = validate_or_raise(resource)
     if if_none_exist is not None:
@@ -107,7 +115,7 @@ async def _check_replace(conn: AsyncConnection[Any], policy: Policy, rtype: str,
 
 async def update(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: str, body: Any,
                  if_match: str | None = None, policy: Policy = OPEN_POLICY) -> WriteOutcome:
-    resource = check_body(check_type(rtype), body)
+    resource = check_body(check_writable(check_type(rtype)), body)
     if "id" not in resource:
         raise BadRequest("Update body has no id: it must carry the id given in the URL")
     if resource["id"] != rid:
@@ -123,7 +131,7 @@ async def update(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: 
 async def conditional_update(conn: AsyncConnection[Any], indexer: Indexer, rtype: str,
                              query: list[tuple[str, str]], body: Any, if_match: str | None = None,
                              policy: Policy = OPEN_POLICY) -> WriteOutcome:
-    resource = check_body(check_type(rtype), body)
+    resource = check_body(check_writable(check_type(rtype)), body)
     if "id" in resource:
         check_id(str(resource["id"]))
     warnings = validate_or_raise(resource)
@@ -138,7 +146,7 @@ async def patch(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: s
                 query: list[tuple[str, str]] | None, apply: Patcher, if_match: str | None = None,
                 policy: Policy = OPEN_POLICY) -> WriteOutcome:
     """Patch by id or by search (conditional patch); ``apply`` maps old content to new."""
-    check_type(rtype)
+    check_writable(check_type(rtype))
     if rid is None:
         rid = await conditional.single_match(conn, rtype, query or [], policy.predicate(rtype, "u"))
     await policy.check_visible(conn, rtype, rid, "u")
@@ -156,7 +164,7 @@ async def patch(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: s
 
 async def delete(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: str,
                  if_match: str | None = None, policy: Policy = OPEN_POLICY) -> Version | None:
-    check_type(rtype)
+    check_writable(check_type(rtype))
     if not policy.open and await repository.is_live(conn, rtype, rid):
         await policy.check_visible(conn, rtype, rid, "d")
     else:
@@ -167,7 +175,7 @@ async def delete(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: 
 async def conditional_delete(conn: AsyncConnection[Any], indexer: Indexer, rtype: str,
                              query: list[tuple[str, str]], max_matches: int,
                              policy: Policy = OPEN_POLICY) -> list[Version]:
-    rows = policy.predicate(check_type(rtype), "d")
+    rows = policy.predicate(check_writable(check_type(rtype)), "d")
     ids = await conditional.matches_for_delete(conn, rtype, query, max_matches, rows)
     deleted = [await repository.delete(conn, indexer, rtype, rid) for rid in ids]
     return [v for v in deleted if v is not None]

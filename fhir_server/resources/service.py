@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..audit.trail import AuditTrail, record_change
 from ..db import Database
 from ..smart_auth.policy import OPEN_POLICY, Policy
 from . import interactions, repository
@@ -19,9 +20,14 @@ __all__ = ["ResourceService"]
 
 
 class ResourceService:
-    def __init__(self, db: Database, indexer: Indexer) -> None:
+    def __init__(self, db: Database, indexer: Indexer, trail: AuditTrail | None = None) -> None:
         self.db = db
         self.indexer = indexer
+        self.trail = trail  # changes are audited inside their own transaction
+
+    async def _audit(self, conn: Any, policy: Policy, subtype: str, versions: list[Version]) -> None:
+        refs = [f"{v.resource_type}/{v.id}" for v in versions]
+        await record_change(self.trail, conn, policy.access, subtype, refs)
 
     async def read(self, rtype: str, rid: str, policy: Policy = OPEN_POLICY) -> Version:
         async with self.db.connection() as conn:
@@ -36,29 +42,42 @@ class ResourceService:
     async def create(self, rtype: str, body: Any, if_none_exist: str | None = None,
                      policy: Policy = OPEN_POLICY) -> WriteOutcome:
         async with self.db.transaction() as conn:
-            return await interactions.create(conn, self.indexer, rtype, body, if_none_exist, policy=policy)
+            outcome = await interactions.create(conn, self.indexer, rtype, body, if_none_exist, policy=policy)
+            if outcome.created:
+                await self._audit(conn, policy, "create", [outcome.version])
+            return outcome
 
     async def update(self, rtype: str, rid: str, body: Any, if_match: str | None = None,
                      policy: Policy = OPEN_POLICY) -> WriteOutcome:
         async with self.db.transaction() as conn:
-            return await interactions.update(conn, self.indexer, rtype, rid, body, if_match, policy)
+            outcome = await interactions.update(conn, self.indexer, rtype, rid, body, if_match, policy)
+            await self._audit(conn, policy, "update", [outcome.version])
+            return outcome
 
     async def conditional_update(self, rtype: str, query: list[tuple[str, str]], body: Any,
                                  if_match: str | None = None, policy: Policy = OPEN_POLICY) -> WriteOutcome:
         async with self.db.transaction() as conn:
-            return await interactions.conditional_update(conn, self.indexer, rtype, query, body, if_match, policy)
+            outcome = await interactions.conditional_update(conn, self.indexer, rtype, query, body, if_match, policy)
+            await self._audit(conn, policy, "update", [outcome.version])
+            return outcome
 
     async def patch(self, rtype: str, rid: str | None, query: list[tuple[str, str]] | None, apply: Patcher,
                     if_match: str | None = None, policy: Policy = OPEN_POLICY) -> WriteOutcome:
         async with self.db.transaction() as conn:
-            return await interactions.patch(conn, self.indexer, rtype, rid, query, apply, if_match, policy)
+            outcome = await interactions.patch(conn, self.indexer, rtype, rid, query, apply, if_match, policy)
+            await self._audit(conn, policy, "patch", [outcome.version])
+            return outcome
 
     async def delete(self, rtype: str, rid: str, if_match: str | None = None,
                      policy: Policy = OPEN_POLICY) -> Version | None:
         async with self.db.transaction() as conn:
-            return await interactions.delete(conn, self.indexer, rtype, rid, if_match, policy)
+            version = await interactions.delete(conn, self.indexer, rtype, rid, if_match, policy)
+            await self._audit(conn, policy, "delete", [version] if version else [])
+            return version
 
     async def conditional_delete(self, rtype: str, query: list[tuple[str, str]], max_matches: int,
                                  policy: Policy = OPEN_POLICY) -> list[Version]:
         async with self.db.transaction() as conn:
-            return await interactions.conditional_delete(conn, self.indexer, rtype, query, max_matches, policy)
+            deleted = await interactions.conditional_delete(conn, self.indexer, rtype, query, max_matches, policy)
+            await self._audit(conn, policy, "delete", deleted)
+            return deleted

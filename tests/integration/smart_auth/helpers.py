@@ -175,3 +175,13 @@ def public_jwks(*keys: RSAKey | ECKey, alg: str | None = None) -> dict[str, Any]
             data["alg"] = alg
         out.append(data)
     return {"keys": out}
+
+
+def token_for(browser: httpx.Client, root: str, base: str, client_id: str, scope: str, username: str,
+              password: str, launch: str | None = None, redirect_uri: str = "https://app.example.org/callback") -> str:
+    """An access token from a full authorization code flow (login, consent, code exchange)."""
+    flow = Flow(browser, root, base, client_id, redirect_uri, scope, launch=launch)
+    response = flow.exchange(flow.code(username, password))
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token

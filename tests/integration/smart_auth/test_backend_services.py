@@ -159,3 +159,47 @@ def test_client_credentials_refused_for_non_asymmetric_clients(database_url: str
                             auth=(created["client_id"], created["client_secret"]))
     assert response.status_code in (400, 401)
     assert response.json()["error"] in ("invalid_client", "unauthorized_client")
+
+
+def _system_token(browser: httpx.Client, root_url: str, key: Any, alg: str, client_id: str, scope: str) -> str:
+    response = token_request(browser, root_url, client_assertion(key, alg, client_id, f"{root_url}/auth/token"), scope)
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def test_bulk_export_with_a_system_token_and_only_for_its_client(browser: httpx.Client, root_url: str,
+                                                                 server_url: str, backend: dict[str, Any],
+                                                                 database_url: str, tmp_path: Path) -> None:
+    """Bulk Data 2.0 with SMART Backend Services: the kick-off, status and files need the token of
+    the client that started the export; another client learns nothing (404)."""
+    token = _system_token(browser, root_url, backend["ec"], "ES384", backend["id"],
+                          "system/*.rs system/Observation.cruds")
+    auth = {"Authorization": f"Bearer {token}"}
+    patient = {"resourceType": "Patient", "id": "bulk-1", "name": [{"family": "Bulk"}]}
+    # system/*.rs cannot write a Patient; system/Observation.cruds can write Observations.
+    assert browser.put(f"{server_url}/Patient/bulk-1", json=patient, headers=auth).status_code == 403
+    observation = {"resourceType": "Observation", "status": "final", "code": {"text": "bulk"}}
+    assert browser.post(f"{server_url}/Observation", json=observation, headers=auth).status_code == 201
+    kick = browser.get(f"{server_url}/$export?_type=Observation", headers={**auth, "Prefer": "respond-async"})
+    assert kick.status_code == 202
+    status_url = kick.headers["content-location"]
+    assert browser.get(status_url).status_code == 401
+    other_key = new_key("ES384")
+    (tmp_path / "other.json").write_text(json.dumps(public_jwks(other_key)))
+    other_id = cli_json(database_url, "client", "add", "--name", "Other insurer", "--jwks-file",
+                        str(tmp_path / "other.json"), "--scope", "system/*.rs")["client_id"]
+    other = _system_token(browser, root_url, other_key, "ES384", other_id, "system/*.rs")
+    assert browser.get(status_url, headers={"Authorization": f"Bearer {other}"}).status_code == 404
+    deadline = time.monotonic() + 30
+    while (poll := browser.get(status_url, headers=auth)).status_code == 202 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert poll.status_code == 200
+    manifest = poll.json()
+    assert manifest["requiresAccessToken"] is True
+    assert [(o["type"], o["count"]) for o in manifest["output"]] == [("Observation", 1)]
+    file_url = manifest["output"][0]["url"]
+    assert browser.get(file_url).status_code == 401
+    assert browser.get(file_url, headers={"Authorization": f"Bearer {other}"}).status_code == 404
+    lines = browser.get(file_url, headers=auth).text.splitlines()
+    assert len(lines) == 1 and json.loads(lines[0])["code"] == {"text": "bulk"}

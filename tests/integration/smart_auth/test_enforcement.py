@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from .helpers import Flow, cli_json
+from .helpers import cli_json, token_for
 
 REDIRECT = "https://app.example.org/callback"
 CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
@@ -45,15 +45,6 @@ RESOURCES = [
 ]
 
 
-def _token(browser: httpx.Client, root: str, base: str, client_id: str, scope: str, username: str,
-           password: str, launch: str | None = None) -> str:
-    flow = Flow(browser, root, base, client_id, REDIRECT, scope, launch=launch)
-    response = flow.exchange(flow.code(username, password))
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
-
-
 @pytest.fixture(scope="module")
 def tokens(database_url: str, server_url: str, root_url: str) -> dict[str, str]:
     scopes = ("launch openid fhirUser user/*.cruds user/*.rs patient/*.rs patient/Observation.c "
@@ -68,14 +59,14 @@ def tokens(database_url: str, server_url: str, root_url: str) -> dict[str, str]:
     with httpx.Client(timeout=30, follow_redirects=False) as browser:
         def launch_token(scope: str) -> str:
             launch = cli_json(database_url, "launch", "add", "--patient", "pa")["launch"]
-            return _token(browser, root_url, server_url, client, "launch " + scope, "doc", "pw-doc-123", launch)
+            return token_for(browser, root_url, server_url, client, "launch " + scope, "doc", "pw-doc-123", launch)
 
-        out["admin"] = _token(browser, root_url, server_url, client, "openid fhirUser user/*.cruds", "doc",
+        out["admin"] = token_for(browser, root_url, server_url, client, "openid fhirUser user/*.cruds", "doc",
                               "pw-doc-123")
         out["patient"] = launch_token("patient/*.rs patient/Observation.c")
         out["observations_only"] = launch_token("patient/Observation.rs")
         out["lab_only"] = launch_token("patient/Observation.rs?category=" + CATEGORY + "|laboratory")
-        out["bravo"] = _token(browser, root_url, server_url, client, "openid fhirUser user/*.rs", "bravo",
+        out["bravo"] = token_for(browser, root_url, server_url, client, "openid fhirUser user/*.rs", "bravo",
                               "pw-bravo-123")
     with httpx.Client(base_url=server_url, timeout=30,
                       headers={"Authorization": f"Bearer {out['admin']}"}) as admin:
@@ -251,3 +242,16 @@ def test_history_everything_export_and_validate(as_user: dict[str, httpx.Client]
     narrow = as_user["observations_only"]
     validate = narrow.post("/Patient/$validate", json={"resourceType": "Patient"})
     assert validate.status_code == 403
+
+
+def test_injection_through_search_parameters_changes_nothing(as_user: dict[str, httpx.Client]) -> None:
+    patient, admin = as_user["patient"], as_user["admin"]
+    before = _count(admin, "/Observation")
+    for value in ("' OR 1=1 --", "x'); DELETE FROM resource; --", "Bravo' OR 'a'='a"):
+        response = patient.get("/Patient", params={"name": value})
+        assert response.status_code == 200 and response.json().get("entry", []) == []
+    bad_sort = patient.get("/Observation", params={"_sort": "date;DROP TABLE resource"})
+    assert bad_sort.status_code == 400 and bad_sort.json()["resourceType"] == "OperationOutcome"
+    bad_id = patient.get("/Observation", params={"_id": "obs-b-lab' OR '1'='1"})
+    assert bad_id.status_code == 200 and bad_id.json().get("entry", []) == []
+    assert _count(admin, "/Observation") == before
