@@ -141,8 +141,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)
     _install_error_handlers(app)
 
-    # Discovery and OAuth endpoints first: /fhir/.well-known/... must not reach /fhir/{type}/{id}.
-    app.include_router(smart_auth.router)
 
     @app.get("/fhir/metadata")
     async def metadata(request: Request) -> Response:
@@ -158,8 +156,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     # Every FHIR route authenticates and binds the caller's access policy (401 without a token).
     guarded = [Depends(bind_policy)]
+    # Reads first (the hot path; their pattern cannot capture any other route's paths), then the
+    # discovery and OAuth endpoints, which must precede the generic /fhir/{type}/{id} routes.
+    for router in (audit_routes.router, resource_router.fast_read_router):
+        app.include_router(router, prefix="/fhir", dependencies=guarded)
+    app.include_router(smart_auth.router)
     for router in (exchange_router.router, export_routes.router, validate_operation.router,
-                   everything_operation.router, history_routes.router, audit_routes.router, search_router.router,
+                   everything_operation.router, history_routes.router, search_router.router,
                    resource_router.router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     return app

@@ -81,9 +81,9 @@ class AuditTrail:
         return [self._build(d, patients) for d in drafts]
 
     async def record_change(self, conn: AsyncConnection[Any], draft: AuditEventDraft) -> None:
-        """Inside the write's transaction (after the index rows are written)."""
+        """Inside the write's transaction; ``draft.patients`` is already complete."""
         draft.request_id = draft.request_id or current_request_id()
-        await insert_records(conn, await self._build_all(conn, [draft]))
+        await insert_records(conn, [self._build(draft, {})])
 
     def record_later(self, draft: AuditEventDraft) -> None:
         self.recorder.record_later(draft)
@@ -101,12 +101,27 @@ def record_access(trail: AuditTrail | None, access: Any, subtype: str, entities:
         request_id=current_request_id()))
 
 
+_PATIENT_REFERENCE = re.compile(rb'"reference"\s*:\s*"(?:[^"]*/)?Patient/([A-Za-z0-9\-.]{1,64})(?:/_history/[^"]*)?"')
+
+
+def patients_in(entities: list[str], bodies: list[bytes | None]) -> set[str]:
+    """Patients a change involves: Patient entities and every Patient the written bodies reference."""
+    found = {ref for ref in entities if ref.startswith("Patient/")}
+    for body in bodies:
+        if body:
+            found.update(f"Patient/{m.decode()}" for m in _PATIENT_REFERENCE.findall(body))
+    return found
+
+
 async def record_change(trail: AuditTrail | None, conn: AsyncConnection[Any], access: Any, subtype: str,
-                        entities: list[str]) -> None:
-    """The change event of one transaction (``access``: the caller's AccessContext)."""
+                        entities: list[str], bodies: list[bytes | None]) -> None:
+    """The change event of one transaction (``access``: the caller's AccessContext); the patients
+    come from the stored bodies (no extra query inside the write's transaction)."""
     if trail is None or not entities:
         return
-    patients = {f"Patient/{access.patient}"} if getattr(access, "patient", None) else set()
+    patients = patients_in(entities, bodies)
+    if getattr(access, "patient", None):
+        patients.add(f"Patient/{access.patient}")
     await trail.record_change(conn, AuditEventDraft(
         subtype=subtype, outcome="0", client_id=access.client_id, user_ref=access.user, patients=patients,
         entities=entities))

@@ -122,21 +122,22 @@ async def process_transaction(ctx: BundleContext, entries: list[EntryRequest]) -
                     results[entry.index] = await execute_entry(conn, ctx, entry, assigned.get(entry.index))
                 except FhirError as exc:
                     raise _failure(entry, exc) from exc
-        await record_change(ctx.trail, conn, ctx.policy.access, "transaction", _changed(entries, results))
+        changed, bodies = _changed(entries, results)
+        await record_change(ctx.trail, conn, ctx.policy.access, "transaction", changed, bodies)
     return [results[e.index] for e in entries]
 
 
-def _changed(entries: list[EntryRequest], results: dict[int, EntryResult]) -> list[str]:
-    """Type/id of every resource the bundle wrote (creates that matched an existing one excluded)."""
-    refs = []
+def _changed(entries: list[EntryRequest], results: dict[int, EntryResult]) -> tuple[list[str], list[bytes | None]]:
+    """Type/id and stored body of every resource the bundle wrote (creates matching an existing one excluded)."""
+    refs: dict[str, bytes | None] = {}
     for entry in entries:
         result = results[entry.index]
         if entry.method == "DELETE" and entry.resource_type and entry.resource_id:
-            refs.append(f"{entry.resource_type}/{entry.resource_id}")
+            refs[f"{entry.resource_type}/{entry.resource_id}"] = None
         elif result.location and (entry.method in ("PUT", "PATCH") or
                                   (entry.method == "POST" and result.status.startswith("201"))):
-            refs.append(result.location.split("/_history/")[0])
-    return list(dict.fromkeys(refs))
+            refs[result.location.split("/_history/")[0]] = result.resource
+    return list(refs), list(refs.values())
 
 
 async def process_batch(ctx: BundleContext, entries: list[EntryRequest]) -> list[EntryResult]:
@@ -145,8 +146,8 @@ async def process_batch(ctx: BundleContext, entries: list[EntryRequest]) -> list
         try:
             async with ctx.db.transaction() as conn:
                 result = await execute_entry(conn, ctx, entry, None)
-                changed = _changed([entry], {entry.index: result})
-                await record_change(ctx.trail, conn, ctx.policy.access, "batch", changed)
+                changed, bodies = _changed([entry], {entry.index: result})
+                await record_change(ctx.trail, conn, ctx.policy.access, "batch", changed, bodies)
                 results.append(result)
         except FhirError as exc:
             results.append(EntryResult(reason_phrase(exc.status), outcome=operation_outcome(exc.issues)))

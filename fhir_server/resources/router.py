@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
 from ..errors import BadRequest, Issue, operation_outcome
@@ -22,10 +23,31 @@ from .service import ResourceService
 from .summary import apply_elements, apply_summary
 from .versions import Version, parse_etag, parse_http_date
 
-__all__ = ["router"]
+__all__ = ["router", "fast_read_router"]
 
 router = APIRouter()
 JSON_PATCH = "application/json-patch+json"
+
+
+class _TypeConvertor(Convertor[str]):
+    regex = "[A-Z][A-Za-z]{1,63}"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+class _IdConvertor(_TypeConvertor):
+    regex = "[A-Za-z0-9.-]{1,64}"
+
+
+register_url_convertor("fhirtype", _TypeConvertor())
+register_url_convertor("fhirid", _IdConvertor())
+# Reads are the hottest path: this router is tried first, and its pattern cannot match
+# "_history", "$operation" or lower-case paths (bulkstatus, ...), which the routers after it own.
+fast_read_router = APIRouter()
 
 
 def _service(request: Request) -> ResourceService:
@@ -96,6 +118,7 @@ def _render_write(request: Request, outcome: WriteOutcome, status: int, location
     return fhir_response(request, version.body, status, headers)
 
 
+@fast_read_router.get("/{resource_type:fhirtype}/{resource_id:fhirid}")
 @router.get("/{resource_type}/{resource_id}")
 async def read(request: Request, resource_type: str, resource_id: str) -> Response:
     return _render_read(request, await _service(request).read(resource_type, resource_id, policy_of(request)))

@@ -27,7 +27,7 @@ class ResourceService:
 
     async def _audit(self, conn: Any, policy: Policy, subtype: str, versions: list[Version]) -> None:
         refs = [f"{v.resource_type}/{v.id}" for v in versions]
-        await record_change(self.trail, conn, policy.access, subtype, refs)
+        await record_change(self.trail, conn, policy.access, subtype, refs, [v.body for v in versions])
 
     async def read(self, rtype: str, rid: str, policy: Policy = OPEN_POLICY) -> Version:
         async with self.db.connection() as conn:

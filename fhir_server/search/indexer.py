@@ -11,7 +11,7 @@ import re
 from functools import cache
 from typing import Any
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection, AsyncRawCursor, sql
 
 from .extract import iter_leaves
 from .registry import FULLTEXT, SearchParam, registry
@@ -99,6 +99,26 @@ def _statement() -> sql.Composed:
     ).format(ctes=sql.SQL(", ").join(ctes))
 
 
+_NAMED = re.compile(r"%\((\w+)\)s")
+
+
+@cache
+def _raw_statement() -> tuple[str, tuple[str, ...]]:
+    """The statement with PostgreSQL's own ``$n`` placeholders, and the parameter name of each n.
+
+    It is far longer than psycopg's statement cache accepts, so with named placeholders it
+    would be re-rendered and re-parsed on every write; a raw cursor sends it as is.
+    """
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _NAMED.sub(number, _statement().as_string()), tuple(names)
+
+
 def _params(resource_type: str, resource_id: str, rows: Rows, resource: dict[str, Any]) -> dict[str, Any]:
     params: dict[str, Any] = {"rtype": resource_type, "rid": resource_id}
     for table in TABLES:
@@ -129,7 +149,10 @@ async def index_resource(conn: AsyncConnection[Any], resource_type: str, resourc
     if resource_type == "SearchParameter":
         registry().add_custom(resource)
     rows = collect_rows(resource_type, resource)
-    await conn.execute(_statement(), _params(resource_type, resource_id, rows, resource))
+    query, names = _raw_statement()
+    params = _params(resource_type, resource_id, rows, resource)
+    async with AsyncRawCursor(conn) as cur:
+        await cur.execute(query, [params[name] for name in names])
 
 
 @cache
