@@ -59,35 +59,38 @@ class AuditRecord:
     content: dict[str, Any] = field(repr=False)
 
 
+# Constant parts, shared by every record (serialized at once, never mutated).
+_CLIENT_TYPE = {"coding": [{"system": DCM, "code": "110150", "display": "Application"}]}
+_USER_TYPE = {"coding": [{"system": DCM, "code": "110153", "display": "Source Role ID"}]}
+_PERSON = {"system": ENTITY_TYPE, "code": "1", "display": "Person"}
+_PATIENT_ROLE = {"system": OBJECT_ROLE, "code": "1", "display": "Patient"}
+_SYSTEM_OBJECT = {"system": ENTITY_TYPE, "code": "2", "display": "System Object"}
+_QUERY_ROLE = {"system": OBJECT_ROLE, "code": "24", "display": "Query"}
+_REQUEST_ID = {"system": BALP_ENTITY, "code": "XrequestId", "display": "X-Request-Id"}
+
+
 def _agents(client_id: str | None, user_ref: str | None, client_address: str | None) -> list[dict[str, Any]]:
     client: dict[str, Any] = {
-        "type": {"coding": [{"system": DCM, "code": "110150", "display": "Application"}]},
+        "type": _CLIENT_TYPE,
         "who": {"identifier": {"system": "urn:fhir-server:client", "value": client_id or "anonymous"}},
         "requestor": user_ref is None,
     }
     if client_address:
         client["network"] = {"address": client_address, "type": "2"}
-    agents = [client]
-    if user_ref:
-        agents.append({"type": {"coding": [{"system": DCM, "code": "110153", "display": "Source Role ID"}]},
-                       "who": {"reference": user_ref}, "requestor": True})
-    return agents
+    if not user_ref:
+        return [client]
+    return [client, {"type": _USER_TYPE, "who": {"reference": user_ref}, "requestor": True}]
 
 
 def _entities(patients: tuple[str, ...], entities: tuple[str, ...], query: str | None,
               request_id: str | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = [
-        {"what": {"reference": ref}, "type": {"system": ENTITY_TYPE, "code": "1", "display": "Person"},
-         "role": {"system": OBJECT_ROLE, "code": "1", "display": "Patient"}} for ref in patients]
-    out += [{"what": {"reference": ref}, "type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"}}
-            for ref in entities if ref not in patients]
+        {"what": {"reference": ref}, "type": _PERSON, "role": _PATIENT_ROLE} for ref in patients]
+    out += [{"what": {"reference": ref}, "type": _SYSTEM_OBJECT} for ref in entities if ref not in patients]
     if query is not None:
-        out.append({"type": {"system": ENTITY_TYPE, "code": "2", "display": "System Object"},
-                    "role": {"system": OBJECT_ROLE, "code": "24", "display": "Query"},
-                    "query": base64.b64encode(query.encode()).decode()})
+        out.append({"type": _SYSTEM_OBJECT, "role": _QUERY_ROLE, "query": base64.b64encode(query.encode()).decode()})
     if request_id:
-        out.append({"what": {"identifier": {"value": request_id}},
-                    "type": {"system": BALP_ENTITY, "code": "XrequestId", "display": "X-Request-Id"}})
+        out.append({"what": {"identifier": {"value": request_id}}, "type": _REQUEST_ID})
     return out
 
 

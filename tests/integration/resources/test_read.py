@@ -131,3 +131,12 @@ def test_pretty(client: httpx.Client, created: httpx.Response) -> None:
     pretty = client.get(f"/Patient/{created.json()['id']}", params={"_pretty": "true"})
     assert pretty.text.startswith("{\n  ")
     assert pretty.json()["name"] == PATIENT["name"]
+
+
+def test_request_id_is_echoed_or_generated(client: httpx.Client, created: httpx.Response) -> None:
+    rid = created.json()["id"]
+    given = client.get(f"/Patient/{rid}", headers={"X-Request-Id": "ehr-trace-42"})
+    assert given.headers["x-request-id"] == "ehr-trace-42"
+    unsafe = client.get(f"/Patient/{rid}", headers={"X-Request-Id": "bad id\twith spaces"})
+    first, second = unsafe.headers["x-request-id"], client.get(f"/Patient/{rid}").headers["x-request-id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", first) and re.fullmatch(r"[0-9a-f]{32}", second) and first != second
