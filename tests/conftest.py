@@ -14,7 +14,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -88,13 +90,11 @@ def server_settings(database_url: str) -> Settings:
                     max_body_bytes=2 * 1024 * 1024, pool_min=1, pool_max=8, log_level="warning")
 
 
-@pytest.fixture(scope="module")
-def server_url(server_settings: Settings) -> Iterator[str]:
-    """The real app under uvicorn in a background thread; yields the FHIR base URL."""
-    from fhir_server.app import create_app
-
-    config = uvicorn.Config(create_app(server_settings), host=server_settings.host, port=server_settings.port,
-                            log_level="warning", access_log=False, lifespan="on")
+@contextmanager
+def serving(app: Any, settings: Settings) -> Iterator[str]:
+    """``app`` under uvicorn in a background thread, as users run it; yields the FHIR base URL."""
+    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", access_log=False,
+                            lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -103,9 +103,20 @@ def server_url(server_settings: Settings) -> Iterator[str]:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("test server did not start")
         time.sleep(0.02)
-    yield server_settings.public_base
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield settings.public_base
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server_url(server_settings: Settings) -> Iterator[str]:
+    """The real app under uvicorn in a background thread; yields the FHIR base URL."""
+    from fhir_server.app import create_app
+
+    with serving(create_app(server_settings), server_settings) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")
