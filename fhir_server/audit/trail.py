@@ -132,7 +132,7 @@ WRITE_METHODS = {"PUT", "PATCH", "DELETE"}
 
 def _is_recorded_write(method: str, path: str, status: int) -> bool:
     """Successful changes were recorded in their own transaction."""
-    if status >= 400:
+    if status >= 400 or not path.startswith("/fhir"):
         return False
     if method in WRITE_METHODS:
         return True
@@ -205,7 +205,8 @@ class AuditMiddleware:
 
 def _draft(scope: Scope, path: str, status: int) -> AuditEventDraft:
     subtype, entities, patients = _subtype(scope["method"], unquote(path))
-    policy = scope.get("state", {}).get("policy")
+    state = scope.get("state", {})
+    policy = state.get("policy")
     access = getattr(policy, "access", None)
     if access is not None and access.patient:
         patients.add(f"Patient/{access.patient}")
@@ -213,6 +214,7 @@ def _draft(scope: Scope, path: str, status: int) -> AuditEventDraft:
     client = scope.get("client")
     return AuditEventDraft(
         subtype=subtype, outcome=_outcome(status), outcome_desc=None if status < 400 else f"HTTP {status}",
-        client_id=getattr(access, "client_id", None), user_ref=getattr(access, "user", None), patients=patients,
+        client_id=getattr(access, "client_id", None) or state.get("audit_client"),
+        user_ref=getattr(access, "user", None), patients=patients,
         entities=entities, query=f"{scope['method']} {path}?{query}" if query else None,
         request_id=current_request_id(), address=client[0] if client else None)

@@ -14,7 +14,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from ..definitions import definitions
-from ..errors import BadRequest, FhirError, Issue, MethodNotAllowed, NotFound, Unprocessable
+from ..errors import BadRequest, FhirError, Forbidden, Issue, MethodNotAllowed, NotFound, Unprocessable
 from ..jsonio import parse_json
 from ..smart_auth.policy import OPEN_POLICY, Policy
 from . import conditional, repository
@@ -92,6 +92,7 @@ async def create(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, body:
     """Create (``rid``: an id chosen beforehand, as a transaction bundle does for its fullUrls)."""
     resource = check_body(check_writable(check_type(rtype)), body)
     rows = policy.predicate(rtype, "c")
+    await _check_labels(conn, policy, rtype, None, resource)
     warnings = validate_or_raise(resource)
     if if_none_exist is not None:
         existing = await conditional.match_for_create(conn, rtype, if_none_exist, rows)
@@ -100,6 +101,22 @@ async def create(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, body:
     version = await repository.create(conn, indexer, resource, rid)
     await policy.check_written(conn, rtype, version.id, "c")
     return WriteOutcome(version, True, warnings)
+
+
+async def _check_labels(conn: AsyncConnection[Any], policy: Policy, rtype: str, rid: str | None,
+                        resource: dict[str, Any]) -> None:
+    """A caller who may not set security labels must leave them as they are (none on a create)."""
+    if policy.may_set_security_labels:
+        return
+    current: Any = None
+    if rid is not None:
+        cur = await conn.execute("SELECT content->'meta'->'security' FROM resource WHERE resource_type = %s"
+                                 " AND id = %s AND version_id > 0 AND NOT deleted", (rtype, rid))
+        row = await cur.fetchone()
+        current = row[0] if row else None
+    wanted = (resource.get("meta") or {}).get("security") if isinstance(resource.get("meta"), dict) else None
+    if (wanted or None) != (current or None):
+        raise Forbidden("This access token may not set or change security labels (meta.security)")
 
 
 async def _check_replace(conn: AsyncConnection[Any], policy: Policy, rtype: str, rid: str) -> str:
@@ -122,6 +139,7 @@ async def update(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: 
         raise BadRequest(f"Body id '{resource['id']}' does not match the URL id '{rid}'")
     check_id(rid)
     interaction = await _check_replace(conn, policy, rtype, rid)
+    await _check_labels(conn, policy, rtype, rid, resource)
     warnings = validate_or_raise(resource)
     version, created = await repository.update(conn, indexer, resource, rid, if_match)
     await policy.check_written(conn, rtype, rid, interaction)
@@ -137,6 +155,7 @@ async def conditional_update(conn: AsyncConnection[Any], indexer: Indexer, rtype
     warnings = validate_or_raise(resource)
     rid = await conditional.target_for_update(conn, rtype, query, resource.get("id"), policy.predicate(rtype, "u"))
     interaction = await _check_replace(conn, policy, rtype, rid)
+    await _check_labels(conn, policy, rtype, rid, resource)
     version, created = await repository.update(conn, indexer, {**resource, "id": rid}, rid, if_match)
     await policy.check_written(conn, rtype, rid, interaction)
     return WriteOutcome(version, created, warnings)
@@ -156,6 +175,7 @@ async def patch(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: s
     check_body(rtype, patched)
     if patched.get("id") != rid:
         raise Unprocessable("A patch may not change the resource id")
+    await _check_labels(conn, policy, rtype, rid, patched)
     warnings = validate_or_raise(patched)
     version, _ = await repository.update(conn, indexer, patched, rid, if_match, "PATCH")
     await policy.check_written(conn, rtype, rid, "u")

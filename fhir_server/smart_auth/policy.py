@@ -77,6 +77,16 @@ class Policy:
         """Like ``predicate`` but a type without scope yields no rows instead of raising."""
         return self.predicate(rtype, interaction) if self.allows(rtype, interaction) else NOTHING
 
+    @property
+    def may_set_security_labels(self) -> bool:
+        """Security labels (meta.security) steer who may see a resource: only the server's own
+        staff and back ends set them — system/ scopes or a Practitioner user, never a patient app."""
+        if self.open:
+            return True
+        kind = (self.access.user or "").split("/")[0]
+        return any(s.context == "system" or (s.context == "user" and kind in ("", "Practitioner"))
+                   for s in self.access.scopes.resource_scopes if s.interactions & {"c", "u"})
+
     def require_unrestricted(self, rtype: str, interaction: str, what: str) -> None:
         if self.predicate(rtype, interaction) is not None:
             raise Forbidden(f"{what} needs unrestricted access to {rtype} (system/ or user/ scopes)")

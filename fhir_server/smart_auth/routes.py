@@ -107,7 +107,11 @@ async def _oauth_endpoint(request: Request, uri: str, call: Callable[[OAuth2Requ
         oauth_request = await from_starlette(request, uri)
     except OAuth2Error as error:  # e.g. insecure_transport: plain http on a non-loopback base URL
         return to_response(error(), cors=True)
-    return to_response(await smart.server.bridge.run_sync(call, oauth_request), cors=True)
+    response = to_response(await smart.server.bridge.run_sync(call, oauth_request), cors=True)
+    client = getattr(oauth_request, "client", None)
+    if client is not None:  # for the audit record of this token request (audit/trail.py)
+        request.state.audit_client = client.client_id
+    return response
 
 
 @router.post("/auth/token")

@@ -56,6 +56,18 @@ def _call(server_url: str, token: str | None, method: str, path: str, request_id
     return httpx.request(method, server_url + path, headers=headers, timeout=30, **kwargs)
 
 
+def test_token_requests_are_recorded_with_their_client(database_url: str, tokens: dict[str, str]) -> None:
+    deadline = time.monotonic() + 5
+    while True:
+        with psycopg.connect(database_url) as conn:
+            rows = conn.execute("SELECT subtype, outcome FROM audit_event WHERE client_id = %s AND subtype = 'token'",
+                                (tokens["client_id"],)).fetchall()
+        if len(rows) >= 3 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert rows == [("token", "0")] * 3  # the admin, patient and officer tokens of the fixture
+
+
 def test_create_is_recorded_in_its_transaction(server_url: str, database_url: str, tokens: dict[str, str]) -> None:
     patient = {"resourceType": "Patient", "id": "audp", "name": [{"family": "Audit"}]}
     assert _call(server_url, tokens["admin"], "PUT", "/Patient/audp", "req-put-1", json=patient).status_code == 201

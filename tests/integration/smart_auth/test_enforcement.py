@@ -255,3 +255,14 @@ def test_injection_through_search_parameters_changes_nothing(as_user: dict[str, 
     bad_id = patient.get("/Observation", params={"_id": "obs-b-lab' OR '1'='1"})
     assert bad_id.status_code == 200 and bad_id.json().get("entry", []) == []
     assert _count(admin, "/Observation") == before
+
+
+def test_only_staff_and_back_ends_set_security_labels(as_user: dict[str, httpx.Client]) -> None:
+    patient, admin = as_user["patient"], as_user["admin"]
+    label = {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R"}
+    labelled = {**_observation("ignored", "pa", "survey", "1-8"), "meta": {"security": [label]}}
+    refused = patient.post("/Observation", json=labelled)
+    assert refused.status_code == 403 and "security labels" in refused.text
+    created = admin.post("/Observation", json=labelled)
+    assert created.status_code == 201
+    assert created.json()["meta"]["security"] == [label]
