@@ -21,6 +21,9 @@ __all__ = ["RequestIdMiddleware", "current_request_id"]
 log = logging.getLogger("fhir_server")
 _REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 _SANE = re.compile(rb"^[A-Za-z0-9._\-]{1,128}$")
+# Larger header sections are refused (431) before any work: no client needs more than a few KiB,
+# and big cookies or tokens repeated per request are an easy way to burn server memory.
+MAX_HEADER_BYTES = 32 * 1024
 
 
 # Random per process, then a counter: unique, and no system call per request as uuid4 makes.
@@ -45,6 +48,10 @@ class RequestIdMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if sum(len(k) + len(v) for k, v in scope["headers"]) > MAX_HEADER_BYTES:
+            await _send_outcome(send, 431, "too-costly",
+                                f"Request headers exceed {MAX_HEADER_BYTES // 1024} KiB", [])
             return
         given = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
         request_id = given.decode() if given and _SANE.match(given) else _new_request_id()
@@ -74,10 +81,16 @@ class RequestIdMiddleware:
 
 
 async def _send_internal_error(send: Send, request_id: str) -> None:
-    body = orjson.dumps({"resourceType": "OperationOutcome", "issue": [{
-        "severity": "fatal", "code": "exception",
-        "diagnostics": f"Internal server error (request id {request_id}); the server log has the details"}]})
-    await send({"type": "http.response.start", "status": 500,
+    await _send_outcome(send, 500, "exception",
+                        f"Internal server error (request id {request_id}); the server log has the details", [],
+                        severity="fatal")
+
+
+async def _send_outcome(send: Send, status: int, code: str, diagnostics: str, headers: list[tuple[bytes, bytes]],
+                        severity: str = "error") -> None:
+    body = orjson.dumps({"resourceType": "OperationOutcome", "issue": [
+        {"severity": severity, "code": code, "diagnostics": diagnostics}]})
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/fhir+json; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())]})
+                            (b"content-length", str(len(body)).encode()), *headers]})
     await send({"type": "http.response.body", "body": body})

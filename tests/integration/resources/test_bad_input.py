@@ -83,3 +83,10 @@ def test_no_html_or_traceback_anywhere(client: httpx.Client) -> None:
                      client.put("/Patient/x", content=b"\xff\xfe", headers={"Content-Type": "application/json"})):
         assert response.status_code < 500
         assert "Traceback" not in response.text and "<html" not in response.text.lower()
+
+
+def test_oversized_headers_get_431_outcome(client: httpx.Client) -> None:
+    too_big = client.get("/metadata", headers={"X-Padding": "a" * 40_000})
+    assert too_big.status_code == 431
+    assert too_big.json()["issue"][0]["code"] == "too-costly"
+    assert client.get("/metadata", headers={"X-Padding": "a" * 20_000}).status_code == 200
