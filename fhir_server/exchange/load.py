@@ -18,11 +18,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..audit.recorder import AuditRecorder
+from ..audit.trail import AuditTrail, record_change
 from ..db import Database
 from ..errors import FhirError
 from ..jsonio import parse_json
 from ..resources import interactions
+from ..resources.versions import Version
 from ..search import indexer
+from ..smart_auth.dependencies import AccessContext
+from ..smart_auth.policy import Policy
+from ..smart_auth.scopes import ScopeSet
 from .bundle import BundleContext, process_batch, process_transaction
 from .entries import parse_entries
 
@@ -67,19 +73,25 @@ async def _record(db: Database, digest: str, path: Path, count: int) -> None:
             " ON CONFLICT (sha256) DO NOTHING", (digest, path.name, count))
 
 
-async def _load_resource(db: Database, resource: Any) -> None:
-    async with db.transaction() as conn:
-        await _write_one(conn, resource)
+async def _load_resource(ctx: BundleContext, resource: Any) -> None:
+    async with ctx.db.transaction() as conn:
+        version = await _write_one(conn, resource)
+        await _audit(ctx, conn, [version])
 
 
-async def _write_one(conn: Any, resource: Any) -> None:
+async def _audit(ctx: BundleContext, conn: Any, versions: list[Version]) -> None:
+    """The load's changes, recorded in their own transaction like any other change."""
+    refs = [f"{v.resource_type}/{v.id}" for v in versions]
+    await record_change(ctx.trail, conn, ctx.policy.access, "create", refs, [v.body for v in versions])
+
+
+async def _write_one(conn: Any, resource: Any) -> Version:
     if not isinstance(resource, dict) or not isinstance(resource.get("resourceType"), str):
         raise FhirError("not a FHIR resource (no resourceType)")
     rtype, rid = resource["resourceType"], resource.get("id")
     if rid:  # keep the source's ids: re-loading the same file then updates instead of duplicating
-        await interactions.update(conn, indexer, rtype, str(rid), resource)
-    else:
-        await interactions.create(conn, indexer, rtype, resource)
+        return (await interactions.update(conn, indexer, rtype, str(rid), resource)).version
+    return (await interactions.create(conn, indexer, rtype, resource)).version
 
 
 async def _load_bundle(ctx: BundleContext, bundle: dict[str, Any], report: FileReport) -> None:
@@ -106,17 +118,19 @@ def _ndjson_lines(data: bytes) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
-async def _load_ndjson(db: Database, data: bytes, report: FileReport) -> None:
+async def _load_ndjson(ctx: BundleContext, data: bytes, report: FileReport) -> None:
     lines = list(_ndjson_lines(data))
     for start in range(0, len(lines), NDJSON_CHUNK):
-        async with db.transaction() as conn:
+        async with ctx.db.transaction() as conn:
+            written = []
             for number, line in lines[start:start + NDJSON_CHUNK]:
                 try:
                     async with conn.transaction():  # a savepoint: one bad line does not undo the chunk
-                        await _write_one(conn, parse_json(line, 10_000))
+                        written.append(await _write_one(conn, parse_json(line, 10_000)))
                     report.loaded += 1
                 except FhirError as exc:
                     report.rejected.append(f"line {number}: {exc.message}")
+            await _audit(ctx, conn, written)
 
 
 async def load_file(ctx: BundleContext, path: Path, force: bool = False) -> FileReport:
@@ -129,14 +143,14 @@ async def load_file(ctx: BundleContext, path: Path, force: bool = False) -> File
     data = gzip.decompress(raw) if path.name.endswith(".gz") else raw
     try:
         if ".ndjson" in path.name:
-            await _load_ndjson(ctx.db, data, report)
+            await _load_ndjson(ctx, data, report)
         else:
             document = parse_json(data, 10_000)
             if isinstance(document, dict) and document.get("resourceType") == "Bundle" and \
                     document.get("type") in ("transaction", "batch"):
                 await _load_bundle(ctx, document, report)
             else:
-                await _load_resource(ctx.db, document)
+                await _load_resource(ctx, document)
                 report.loaded += 1
     except FhirError as exc:
         report.rejected.append(exc.message)
@@ -146,6 +160,8 @@ async def load_file(ctx: BundleContext, path: Path, force: bool = False) -> File
 
 
 _WORKER: dict[str, Any] = {}
+# The console operator: unrestricted (like auth off), named in the audit trail as its own client.
+LOAD_CLI = AccessContext("fhir-server load", None, None, None, ScopeSet.everything(), "system")
 
 
 def init_worker(url: str, base: str) -> None:
@@ -153,7 +169,8 @@ def init_worker(url: str, base: str) -> None:
     loop = asyncio.new_event_loop()
     db = Database(url, 1, 2)
     loop.run_until_complete(db.open())
-    _WORKER.update(loop=loop, ctx=BundleContext(db, indexer, base, 1_000_000))
+    trail = AuditTrail(AuditRecorder(db), base)  # changes only: recorded inside their transactions
+    _WORKER.update(loop=loop, ctx=BundleContext(db, indexer, base, 1_000_000, Policy(LOAD_CLI), trail))
 
 
 def load_in_worker(path: str, force: bool) -> FileReport:
