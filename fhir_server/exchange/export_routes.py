@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -13,7 +14,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ..definitions import definitions
-from ..errors import BadRequest, NotFound, ServerError
+from ..errors import BadRequest, Forbidden, NotFound, ServerError
 from ..render import fhir_response
 from ..resources import repository
 from ..resources.body import read_json_body
@@ -66,10 +67,17 @@ async def _kick_off(request: Request, scope: ExportScope, allowed: frozenset[str
     if "respond-async" not in request.headers.get("prefer", ""):
         raise BadRequest("$export needs the header Prefer: respond-async")
     body = await read_json_body(request) if request.method == "POST" else None
-    params = _export_params(_params_from_request(request, body), allowed)
+    raw = _params_from_request(request, body)
+    params = _export_params(raw, allowed)
     policy = policy_of(request)
-    for rtype in params.types:
-        policy.require_unrestricted(rtype, "r", "Bulk export")
+    if any(name == "_type" for name, _ in raw):  # asked for by name: each must be readable in full
+        for rtype in params.types:
+            policy.require_unrestricted(rtype, "r", "Bulk export")
+    else:  # everything the token may read in full (Bulk Data 2.0: limited to what the client may see)
+        readable = [t for t in params.types if policy.reads_everything(t)]
+        if not readable:
+            raise Forbidden("Bulk export needs system/ (or unrestricted user/) read scopes")
+        params = replace(params, types=readable)
     job_id = await create_job(request.app.state.db, scope, params, str(request.url), policy.access.client_id)
     status_url = f"{request.app.state.settings.public_base}/bulkstatus/{job_id}"
     return Response(status_code=202, headers={"Content-Location": status_url})

@@ -87,6 +87,10 @@ class Policy:
         return any(s.context == "system" or (s.context == "user" and kind in ("", "Practitioner"))
                    for s in self.access.scopes.resource_scopes if s.interactions & {"c", "u"})
 
+    def reads_everything(self, rtype: str) -> bool:
+        """May the caller read every row of ``rtype`` (no compartment or filter narrows it)?"""
+        return self.allows(rtype, "r") and self.predicate(rtype, "r") is None
+
     def require_unrestricted(self, rtype: str, interaction: str, what: str) -> None:
         if self.predicate(rtype, interaction) is not None:
             raise Forbidden(f"{what} needs unrestricted access to {rtype} (system/ or user/ scopes)")

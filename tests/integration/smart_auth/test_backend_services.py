@@ -203,3 +203,22 @@ def test_bulk_export_with_a_system_token_and_only_for_its_client(browser: httpx.
     assert browser.get(file_url, headers={"Authorization": f"Bearer {other}"}).status_code == 404
     lines = browser.get(file_url, headers=auth).text.splitlines()
     assert len(lines) == 1 and json.loads(lines[0])["code"] == {"text": "bulk"}
+
+
+def test_bulk_export_is_limited_to_the_types_the_token_reads(browser: httpx.Client, root_url: str,
+                                                             server_url: str, database_url: str,
+                                                             tmp_path: Path) -> None:
+    key = new_key("ES384")
+    (tmp_path / "narrow.json").write_text(json.dumps(public_jwks(key)))
+    client_id = cli_json(database_url, "client", "add", "--name", "Lab insurer", "--jwks-file",
+                         str(tmp_path / "narrow.json"), "--scope", "system/Observation.rs")["client_id"]
+    token = _system_token(browser, root_url, key, "ES384", client_id, "system/Observation.rs")
+    auth = {"Authorization": f"Bearer {token}", "Prefer": "respond-async"}
+    assert browser.get(f"{server_url}/$export?_type=Patient,Observation", headers=auth).status_code == 403
+    kick = browser.get(f"{server_url}/$export", headers=auth)
+    assert kick.status_code == 202
+    deadline = time.monotonic() + 30
+    while (poll := browser.get(kick.headers["content-location"], headers=auth)).status_code == 202 \
+            and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert {o["type"] for o in poll.json()["output"]} == {"Observation"}
