@@ -34,6 +34,10 @@ class Applied:
 class Scope:
     types: tuple[str, ...]
     where: Q
+    # When every condition is a positive set of index-table ids (which exist only for live
+    # resources) and nothing else narrows the rows: the sets alone, so a total can be counted
+    # from the indexes without visiting the resource table.
+    live_sets: tuple[Q, ...] | None = None
 
     @property
     def single(self) -> bool:
@@ -48,11 +52,17 @@ class Cursor:
 
 
 def conditions(rtype: str, params: list[Param], ctx: Context, applied: Applied | None = None,
-               strict: bool = True, alias: str = "r") -> list[Q]:
-    """One condition on ``alias`` per parameter; unknown ones raise when ``strict``, else are recorded."""
+               strict: bool = True, alias: str = "r", live: list[Q | None] | None = None) -> list[Q]:
+    """One condition on ``alias`` per parameter; unknown ones raise when ``strict``, else are recorded.
+
+    ``live`` receives, per condition, its id set when that set holds only live resources of
+    ``rtype`` and membership means a match (None otherwise: negations, ``_has`` targets).
+    """
     out = []
     merged, rest = _merge_date_ranges(rtype, params, ctx)
     out.extend(fmt(f"{alias}.id IN ({{}})", q) for q in merged)
+    if live is not None:
+        live.extend(merged)
     if applied is not None:
         applied.params.extend(p for p in params if p not in rest and p not in applied.params)
     params = rest
@@ -66,6 +76,8 @@ def conditions(rtype: str, params: list[Param], ctx: Context, applied: Applied |
                 applied.unknown.append((param, exc.message))
             continue
         out.append(fmt(f"{alias}.id {'NOT IN' if negated else 'IN'} ({{}})", ids))
+        if live is not None:
+            live.append(None if negated or param.criterion.has is not None else ids)
         if applied is not None and param not in applied.params:
             applied.params.append(param)
     return out
@@ -100,11 +112,15 @@ def build_scope(types: list[str], params: list[Param], ctx: Context, applied: Ap
                 strict: bool = True, extra: dict[str, Q] | Q | None = None) -> Scope:
     """The WHERE clause for ``params`` over ``types``; ``extra`` adds a predicate (per type if a dict)."""
     blocks = []
+    live: list[Q | None] = []
     for rtype in types:
         more = extra.get(rtype) if isinstance(extra, dict) else extra
-        blocks.append(_type_block(rtype, conditions(rtype, params, ctx, applied, strict), more))
+        blocks.append(_type_block(rtype, conditions(rtype, params, ctx, applied, strict, live=live), more))
+        if more is not None:
+            live.append(None)
     if len(blocks) == 1:
-        return Scope(tuple(types), blocks[0])
+        sets = tuple(q for q in live if q is not None)
+        return Scope(tuple(types), blocks[0], sets if live and len(sets) == len(live) else None)
     return Scope(tuple(types), fmt("({})", join(" OR ", [fmt("({})", b) for b in blocks])))
 
 
@@ -133,6 +149,9 @@ def page_statement(scope: Scope, columns: list[SortColumn], cursor: Cursor | Non
 
 
 def count_statement(scope: Scope) -> Q:
+    if scope.live_sets:  # INTERSECT (a set operation) also counts a resource with two matching rows once
+        sets = scope.live_sets if len(scope.live_sets) > 1 else scope.live_sets * 2
+        return fmt("SELECT count(*) FROM ({}) s", join(" INTERSECT ", [fmt("({})", q) for q in sets]))
     return fmt("SELECT count(*) FROM resource r WHERE {}", scope.where)
 
 
