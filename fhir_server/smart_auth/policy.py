@@ -88,11 +88,15 @@ class Policy:
                    for s in self.access.scopes.resource_scopes if s.interactions & {"c", "u"})
 
     def reads_everything(self, rtype: str) -> bool:
-        """May the caller read every row of ``rtype`` (no compartment or filter narrows it)?"""
-        return self.allows(rtype, "r") and self.predicate(rtype, "r") is None
+        """May the caller read every row of ``rtype`` through a system/ or user/ scope that nothing
+        narrows? (Bulk access: a patient/ scope never qualifies, even for non-patient types.)"""
+        if self.open:
+            return True
+        return any(self.access.scopes.allows(context, rtype, "r") and self._context_rows(context, rtype) is None
+                   and self._granular(context, rtype, "r") is None for context in ("system", "user"))
 
     def require_unrestricted(self, rtype: str, interaction: str, what: str) -> None:
-        if self.predicate(rtype, interaction) is not None:
+        if not (self.reads_everything(rtype) if interaction == "r" else self.predicate(rtype, interaction) is None):
             raise Forbidden(f"{what} needs unrestricted access to {rtype} (system/ or user/ scopes)")
 
     async def check_visible(self, conn: AsyncConnection[Any], rtype: str, rid: str, interaction: str) -> None:
