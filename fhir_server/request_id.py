@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import re
 import uuid
 from contextvars import ContextVar
@@ -26,9 +27,19 @@ _SANE = re.compile(rb"^[A-Za-z0-9._\-]{1,128}$")
 MAX_HEADER_BYTES = 32 * 1024
 
 
-# Random per process, then a counter: unique, and no system call per request as uuid4 makes.
-_PREFIX = uuid.uuid4().hex[:16]
+# Random per process (a forked child draws its own), then a counter: unique, and no system
+# call per request as uuid4 makes.
+_PREFIX = ""
 _COUNTER = itertools.count(1)
+
+
+def _reseed() -> None:
+    global _PREFIX, _COUNTER
+    _PREFIX, _COUNTER = uuid.uuid4().hex[:16], itertools.count(1)
+
+
+_reseed()
+os.register_at_fork(after_in_child=_reseed)
 
 
 def _new_request_id() -> str:

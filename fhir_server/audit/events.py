@@ -35,9 +35,20 @@ BALP_ENTITY = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType
 
 
 # Record ids: a random 64-bit prefix per process and a counter (uuid4 costs a system call per id,
-# and read auditing makes one id per request); still unique across processes and restarts.
-_PREFIX = int.from_bytes(os.urandom(8), "big") << 64
-_COUNTER = itertools.count(int.from_bytes(os.urandom(4), "big"))
+# and read auditing makes one id per request); still unique across processes and restarts. A
+# forked child (worker pools) draws its own prefix, or parent and child would repeat ids.
+_PREFIX = 0
+_COUNTER = itertools.count()
+
+
+def _reseed() -> None:
+    global _PREFIX, _COUNTER
+    _PREFIX = int.from_bytes(os.urandom(8), "big") << 64
+    _COUNTER = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+
+_reseed()
+os.register_at_fork(after_in_child=_reseed)
 
 
 def new_record_id() -> str:

@@ -65,7 +65,8 @@ def _counts(database_url: str) -> dict[str, int]:
 
 def test_load_reports_rejections_and_resumes(files: Path, database_url: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli_main(["load", str(files), "--database-url", database_url, "--workers", "1"]) == 1
+    # Two worker processes (forked): each must draw its own audit ids.
+    assert cli_main(["load", str(files), "--database-url", database_url, "--workers", "2"]) == 1
     out = capsys.readouterr().out
     assert "loaded 7 resources from 3 files" in out
     assert "2 rejected:" in out and "line 2:" in out and "entry 2:" in out
