@@ -18,6 +18,7 @@ import psycopg
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from . import smart_auth
@@ -50,6 +51,10 @@ __all__ = ["create_app", "create_app_from_env"]
 
 log = logging.getLogger("fhir_server")
 OUTCOME_TYPE = "application/fhir+json; charset=utf-8"
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "Accept", "Prefer", "If-Match", "If-None-Match",
+                        "If-None-Exist", "If-Modified-Since", "X-Request-Id"]
+CORS_EXPOSED_HEADERS = ["Location", "Content-Location", "ETag", "Last-Modified", "WWW-Authenticate", "X-Request-Id",
+                        "X-Progress", "Retry-After"]
 HTTP_CODES = {404: "not-found", 405: "not-supported", 406: "not-supported", 413: "too-costly",
               415: "not-supported"}
 
@@ -138,6 +143,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     # Audit inside the request id (it reads the id); the request id middleware is outermost.
     app.add_middleware(AuditMiddleware, trail_of=lambda: getattr(app.state, "audit", None))
+    # Browser SMART apps call the API cross-origin with a bearer token. "*" without credentials
+    # is safe: nothing here relies on cookies (the login pages' cookie never authorizes the API).
+    app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_credentials=False,
+                       allow_headers=CORS_REQUEST_HEADERS, expose_headers=CORS_EXPOSED_HEADERS, max_age=600)
     app.add_middleware(RequestIdMiddleware)
     _install_error_handlers(app)
 

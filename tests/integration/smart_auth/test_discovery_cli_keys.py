@@ -43,7 +43,7 @@ def test_cors_preflight(browser: httpx.Client, server_url: str, root_url: str) -
                 f"{root_url}/auth/introspect", f"{root_url}/auth/jwks"):
         response = browser.options(url, headers={"Origin": "https://app.example.org",
                                                  "Access-Control-Request-Method": "POST"})
-        assert response.status_code == 204, url
+        assert response.status_code in (200, 204), url  # any 2xx answers a preflight (Fetch)
         assert response.headers["access-control-allow-origin"] == "*"
         assert "Authorization" in response.headers["access-control-allow-headers"]
     token = browser.post(f"{root_url}/auth/token", data={"grant_type": "nope"})

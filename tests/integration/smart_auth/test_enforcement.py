@@ -266,3 +266,15 @@ def test_only_staff_and_back_ends_set_security_labels(as_user: dict[str, httpx.C
     created = admin.post("/Observation", json=labelled)
     assert created.status_code == 201
     assert created.json()["meta"]["security"] == [label]
+
+
+def test_browser_apps_get_cors_on_the_api(server_url: str, tokens: dict[str, str]) -> None:
+    origin = {"Origin": "https://app.example.org"}
+    preflight = httpx.options(f"{server_url}/Observation", headers={
+        **origin, "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"})
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "*"
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    response = httpx.get(f"{server_url}/Patient/pa", headers={**origin, "Authorization": f"Bearer {tokens['patient']}"})
+    assert response.status_code == 200 and response.headers["access-control-allow-origin"] == "*"
+    assert "ETag" in response.headers["access-control-expose-headers"]
