@@ -33,6 +33,7 @@ serve: install
 
 test: install examples
 	$(BIN)/ruff check fhir_server tests bench
+	$(BIN)/mypy fhir_server
 	$(BIN)/pytest
 
 lint: install

@@ -56,7 +56,7 @@ class Settings:
         return env
 
     def with_overrides(self, **overrides: object) -> Settings:
-        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
 
 
 def load_settings() -> Settings:

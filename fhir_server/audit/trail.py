@@ -184,7 +184,7 @@ class AuditMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "") if scope["type"] == "http" else ""
         if not (path.startswith("/fhir") or path in ("/auth/token", "/auth/revoke", "/auth/introspect")) \
-                or path in ("/fhir/metadata", "/fhir/.well-known/smart-configuration"):
+                or path == "/fhir/metadata" or path.startswith("/fhir/.well-known/"):
             await self.app(scope, receive, send)
             return
         status = 500

@@ -97,7 +97,7 @@ def compact_structure_definition(sd: dict[str, Any]) -> dict[str, Any]:
 def compact_concepts(concepts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for concept in concepts:
-        item = {k: concept[k] for k in ("code", "display") if k in concept}
+        item: dict[str, Any] = {k: concept[k] for k in ("code", "display") if k in concept}
         if "concept" in concept:
             item["concept"] = compact_concepts(concept["concept"])
         out.append(item)

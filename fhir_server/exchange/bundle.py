@@ -124,7 +124,9 @@ async def process_transaction(ctx: BundleContext, entries: list[EntryRequest]) -
                     raise _failure(entry, exc) from exc
         changed, bodies = _changed(entries, results)
         await record_change(ctx.trail, conn, ctx.policy.access, "transaction", changed, bodies)
-    return [results[e.index] for e in entries]
+    ordered = [results[e.index] for e in entries]
+    _audit_batch_reads(ctx, entries, ordered)  # the transaction's reads, now that it committed
+    return ordered
 
 
 def _changed(entries: list[EntryRequest], results: dict[int, EntryResult]) -> tuple[list[str], list[bytes | None]]:
@@ -156,7 +158,7 @@ async def process_batch(ctx: BundleContext, entries: list[EntryRequest]) -> list
 
 
 def _audit_batch_reads(ctx: BundleContext, entries: list[EntryRequest], results: list[EntryResult]) -> None:
-    """Reads and refused entries of a batch (its changes were recorded in their own transactions)."""
+    """Reads and refused entries of a bundle (its changes were recorded in their own transactions)."""
     for entry, result in zip(entries, results, strict=True):
         if entry.method in ("GET", "HEAD") or not result.status.startswith("2"):
             ref = [f"{entry.resource_type}/{entry.resource_id}"] if entry.resource_type and entry.resource_id else []

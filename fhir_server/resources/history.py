@@ -52,7 +52,7 @@ def parse_history_query(
         if not values["_cursor"].isdigit():
             raise BadRequest("_cursor is not valid: use the paging links the server returned")
         cursor = int(values["_cursor"])
-    raw = {k: values[k] for k in ("_since", "_at") if k in values}
+    raw: dict[str, str] = {k: values[k] for k in ("_since", "_at") if k in values}
     raw["_count"] = str(count)
     return HistoryQuery(rtype, rid, since, at, count, cursor, raw)
 

@@ -54,6 +54,7 @@ def _composite_rows(param: SearchParam, grp: int, focus: dict[str, Any], resourc
             return
         pending.append((kind, j, rows))
     for kind, j, rows in pending:
+        assert kind is not None
         out[kind.TABLE].extend((f"{param.code}${j}", grp, *row) for row in rows)
 
 

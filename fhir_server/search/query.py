@@ -58,7 +58,7 @@ def conditions(rtype: str, params: list[Param], ctx: Context, applied: Applied |
     ``live`` receives, per condition, its id set when that set holds only live resources of
     ``rtype`` and membership means a match (None otherwise: negations, ``_has`` targets).
     """
-    out = []
+    out: list[Q] = []
     merged, rest = _merge_date_ranges(rtype, params, ctx)
     out.extend(fmt(f"{alias}.id IN ({{}})", q) for q in merged)
     if live is not None:
@@ -92,7 +92,8 @@ def _merge_date_ranges(rtype: str, params: list[Param], ctx: Context) -> tuple[l
             found = registry().get(rtype, crit.code)
             if found is not None and found.type == "date":
                 groups.setdefault(crit.code, []).append(param)
-    merged, used = [], set()
+    merged: list[Q] = []
+    used: set[int] = set()
     for code, group in groups.items():
         if len(group) > 1:
             values = [p.values[0] for p in group]

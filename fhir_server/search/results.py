@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 import orjson
@@ -76,7 +77,8 @@ def _outcome_entry(result: SearchResult) -> bytes | None:
 def bundle_bytes(result: SearchResult, base: str, path_url: str) -> bytes:
     """The searchset Bundle as JSON bytes; ``path_url`` is the absolute search URL without query."""
     now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    head = {"resourceType": "Bundle", "id": str(uuid.uuid4()), "meta": {"lastUpdated": now}, "type": "searchset"}
+    head: dict[str, Any] = {"resourceType": "Bundle", "id": str(uuid.uuid4()), "meta": {"lastUpdated": now},
+                            "type": "searchset"}
     if result.total is not None:
         head["total"] = result.total
     entries = []

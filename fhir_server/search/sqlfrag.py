@@ -18,7 +18,7 @@ __all__ = ["Q", "fmt", "join", "ident", "TRUE", "FALSE"]
 
 @dataclass(frozen=True)
 class Q:
-    sql: sql.Composable
+    sql: sql.Composed  # what cursors execute: always built by fmt/join (or wrapped, for constants)
     params: tuple[Any, ...] = ()
 
     def as_string(self) -> str:
@@ -45,12 +45,12 @@ def fmt(template: str, *args: Any) -> Q:
 def join(separator: str, items: Iterable[Q]) -> Q:
     items = list(items)
     params = [p for item in items for p in item.params]
-    return Q(sql.SQL(separator).join(item.sql for item in items), tuple(params))
+    return Q(sql.SQL(separator).join([item.sql for item in items]), tuple(params))
 
 
 def ident(*names: str) -> sql.Identifier:
     return sql.Identifier(*names)
 
 
-TRUE = Q(sql.SQL("true"))
-FALSE = Q(sql.SQL("false"))
+TRUE = Q(sql.Composed([sql.SQL("true")]))
+FALSE = Q(sql.Composed([sql.SQL("false")]))

@@ -36,7 +36,7 @@ R4_MODEL: dict[str, Any] = models["r4"]
 UCUM = "http://unitsofmeasure.org"
 # fhirpathpy keeps the model for is/as/ofType in a class attribute that it only sets inside
 # `is`/`as`; set it once so `ofType()` works before any `is` has run in the process.
-TypeInfo.model = R4_MODEL
+TypeInfo.model = R4_MODEL  # type: ignore[assignment]
 
 CompiledPath = Callable[..., list[Any]]
 

@@ -298,7 +298,7 @@ def _rng_2(node: Any, _scope: Scope) -> bool | None:
     lv, hv = low.get("value"), high.get("value")
     if not _is_number(lv) or not _is_number(hv) or _unit(low) != _unit(high):
         return None
-    return lv <= hv
+    return bool(lv <= hv)  # type: ignore[operator]
 
 
 def _is_number(value: Any) -> bool:

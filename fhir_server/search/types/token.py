@@ -47,7 +47,7 @@ def _coding(value: dict[str, Any], rows: list[tuple[Any, ...]]) -> None:
 
 def _identifier(value: dict[str, Any], rows: list[tuple[Any, ...]]) -> None:
     system, code = _cut(value.get("system")), _cut(value.get("value"))
-    id_type = value.get("type") if isinstance(value.get("type"), dict) else {}
+    id_type: dict[str, Any] = value["type"] if isinstance(value.get("type"), dict) else {}
     type_codings = [c for c in id_type.get("coding") or () if isinstance(c, dict)]
     if not type_codings:
         rows.append((system, code, None, None, None))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from functools import cache
+from typing import cast
 
 __all__ = ["canonical", "UCUM_SYSTEM"]
 
@@ -62,7 +63,7 @@ def canonical(code: str) -> tuple[Decimal, str] | None:
     """(factor to canonical, canonical code) or None when the unit is not understood."""
     if not code or "(" in code or code.count("/") > 2:
         return None
-    total, dims = Decimal(1), {}
+    total, dims = Decimal(1), cast(dict[str, int], {})
     for i, chunk in enumerate(code.split("/")):
         for term_text in chunk.split("."):
             found = _term(term_text)

@@ -177,6 +177,16 @@ def test_audit_events_cannot_be_changed_through_the_api(server_url: str, tokens:
     assert status["status"].startswith("405")
 
 
+def test_reads_inside_a_transaction_are_recorded(server_url: str, database_url: str,
+                                                 tokens: dict[str, str]) -> None:
+    bundle = {"resourceType": "Bundle", "type": "transaction",
+              "entry": [{"request": {"method": "GET", "url": "Patient/audp"}}]}
+    response = _call(server_url, tokens["admin"], "POST", "", "req-tx-read", json=bundle)
+    assert response.status_code == 200
+    rows = _events(database_url, "req-tx-read")
+    assert [(r[1], r[2], r[5], r[6]) for r in rows] == [("read", "0", ["Patient/audp"], ["Patient/audp"])]
+
+
 def test_table_is_append_only_and_verify_detects_tampering(server_url: str, database_url: str,
                                                            tokens: dict[str, str],
                                                            capsys: pytest.CaptureFixture[str]) -> None:
