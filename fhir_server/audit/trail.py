@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,7 +79,11 @@ class AuditTrail:
 
     async def _build_all(self, conn: AsyncConnection[Any], drafts: list[AuditEventDraft]) -> list[AuditRecord]:
         patients = await patients_of(conn, sorted({ref for d in drafts for ref in d.entities}))
-        return [self._build(d, patients) for d in drafts]
+        records = []
+        for start in range(0, len(drafts), 64):
+            records += [self._build(d, patients) for d in drafts[start:start + 64]]
+            await asyncio.sleep(0)  # a large flush must not stall the requests sharing this loop
+        return records
 
     async def record_change(self, conn: AsyncConnection[Any], draft: AuditEventDraft) -> None:
         """Inside the write's transaction; ``draft.patients`` is already complete."""
