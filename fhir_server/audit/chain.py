@@ -54,10 +54,13 @@ async def seal_pending(db: Database, batch: int = 5000) -> int:
             digest = _link(prev, text)
             updates.append((chain_seq, prev, digest, seq))
             prev = digest
-        if updates:
-            async with conn.cursor() as cur:
-                await cur.executemany(
-                    "UPDATE audit_event SET chain_seq = %s, prev_hash = %s, hash = %s WHERE seq = %s", updates)
+        if updates:  # one statement for the whole batch: a row-by-row UPDATE doubled the cost of auditing
+            await conn.execute(
+                "UPDATE audit_event a SET chain_seq = u.chain_seq, prev_hash = u.prev_hash, hash = u.hash"
+                " FROM unnest(%s::bigint[], %s::bytea[], %s::bytea[], %s::bigint[])"
+                " AS u(chain_seq, prev_hash, hash, seq)"
+                " WHERE a.seq = u.seq",
+                ([u[0] for u in updates], [u[1] for u in updates], [u[2] for u in updates], [u[3] for u in updates]))
         return len(updates)
 
 
