@@ -37,6 +37,8 @@ class Settings:
     auth: str = "on"
     log_level: str = "info"
     demo: bool = False  # load the demo data set at start-up (idempotent)
+    # Encrypts the OAuth signing keys stored in PostgreSQL (from the environment only, never a flag).
+    key_passphrase: str | None = field(default=None, repr=False)
 
     @property
     def public_base(self) -> str:
@@ -76,4 +78,5 @@ def load_settings() -> Settings:
         auth=env.get("FHIR_AUTH", "on").lower(),
         log_level=env.get("FHIR_LOG_LEVEL", "info"),
         demo=bool(env.get("FHIR_DEMO")),
+        key_passphrase=env.get("FHIR_KEY_PASSPHRASE") or None,
     )

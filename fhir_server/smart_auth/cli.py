@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import psycopg
 
+from ..config import load_settings
 from ..db import Database, migrate
 from . import keys as key_admin
 from . import storage
@@ -218,7 +219,7 @@ def _launch_and_key_commands(sub: Any, common: Callable[[argparse.ArgumentParser
     retire.add_argument("kid")
     for parser, action in (
             (list_, lambda db, a: key_admin.list_keys(db)),
-            (rotate, lambda db, a: _as_dict("kid", key_admin.rotate_key(db))),
+            (rotate, lambda db, a: _as_dict("kid", key_admin.rotate_key(db, load_settings().key_passphrase))),
             (retire, lambda db, a: _removed(db, key_admin.retire_key(db, a.kid), "active key"))):
         parser.add_argument("--json", action="store_true")
         common(parser)

@@ -41,16 +41,16 @@ class SigningKey:
     public_jwk: dict[str, Any]
 
 
-def _generate() -> tuple[str, str, dict[str, Any]]:
+def _generate(passphrase: str | None) -> tuple[str, str, dict[str, Any]]:
     key = RSAKey.generate_key(2048, private=True)
     kid = key.thumbprint()  # RFC 7638: stable, derived from the public key
-    pem = key.as_pem(private=True).decode("ascii")
+    pem = key.as_pem(private=True, password=passphrase).decode("ascii")
     public = {**key.as_dict(private=False), "kid": kid, "alg": SIGNING_ALG, "use": "sig"}
     return kid, pem, public
 
 
-async def _insert_new_key(conn: Any) -> str:
-    kid, pem, public = await asyncio.to_thread(_generate)
+async def _insert_new_key(conn: Any, passphrase: str | None) -> str:
+    kid, pem, public = await asyncio.to_thread(_generate, passphrase)
     await conn.execute(
         "INSERT INTO smart_signing_key (kid, alg, private_pem, public_jwk) VALUES (%s, %s, %s, %s)",
         (kid, SIGNING_ALG, pem, _json(public)))
@@ -63,11 +63,25 @@ def _json(value: Any) -> Any:
     return Jsonb(value)
 
 
-async def rotate_key(db: Database) -> str:
+async def rotate_key(db: Database, passphrase: str | None = None) -> str:
     """Add a new key; it signs from now on (after each process reloads, within a minute)."""
     async with db.transaction() as conn:
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (KEY_LOCK,))
-        return await _insert_new_key(conn)
+        return await _insert_new_key(conn, passphrase)
+
+
+def _private_key(kid: str, pem: str, passphrase: str | None) -> RSAKey:
+    """A stored key; encrypted ones need the passphrase (keys stored before it was set are plain)."""
+    parameters: Any = {"kid": kid, "alg": SIGNING_ALG, "use": "sig"}
+    if "ENCRYPTED" not in pem.split("\n", 1)[0]:
+        return RSAKey.import_key(pem, parameters)
+    if not passphrase:
+        raise RuntimeError(f"signing key {kid} is encrypted: set FHIR_KEY_PASSPHRASE to the passphrase it was "
+                           "stored with")
+    try:
+        return RSAKey.import_key(pem, parameters, password=passphrase)
+    except ValueError as exc:
+        raise RuntimeError(f"signing key {kid}: FHIR_KEY_PASSPHRASE does not decrypt it") from exc
 
 
 async def retire_key(db: Database, kid: str) -> bool:
@@ -89,7 +103,8 @@ async def list_keys(db: Database) -> list[dict[str, Any]]:
 class KeyStore:
     """The non-retired keys in memory; the newest signs."""
 
-    def __init__(self) -> None:
+    def __init__(self, passphrase: str | None = None) -> None:
+        self._passphrase = passphrase
         self._keys: list[SigningKey] = []
         self._public = KeySet([])
         self._loaded_at = 0.0
@@ -100,7 +115,7 @@ class KeyStore:
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (KEY_LOCK,))
             rows = await self._select(conn)
             if not rows:
-                await _insert_new_key(conn)
+                await _insert_new_key(conn, self._passphrase)
                 rows = await self._select(conn)
         self._install(rows)
 
@@ -116,8 +131,7 @@ class KeyStore:
         return list(await cur.fetchall())
 
     def _install(self, rows: list[tuple[Any, ...]]) -> None:
-        keys = [SigningKey(kid, RSAKey.import_key(pem, {"kid": kid, "alg": SIGNING_ALG, "use": "sig"}), jwk)
-                for kid, pem, jwk in rows]
+        keys = [SigningKey(kid, _private_key(kid, pem, self._passphrase), jwk) for kid, pem, jwk in rows]
         self._keys = keys
         self._public = KeySet([RSAKey.import_key(k.public_jwk) for k in keys])
         self._loaded_at = time.monotonic()

@@ -71,7 +71,7 @@ async def startup(app: Any) -> SmartAuth:
         return existing
     db: Database = app.state.db
     settings = app.state.settings
-    keys = KeyStore()
+    keys = KeyStore(settings.key_passphrase)
     await keys.load(db)
     server = SmartAuthorizationServer(db, keys, settings.public_base, Lifetimes.from_settings(settings),
                                       asyncio.get_running_loop())
