@@ -1,4 +1,5 @@
-"""The audit trail as the FHIR ``AuditEvent`` type: search, read, create; never update or delete.
+"""The audit trail as the FHIR ``AuditEvent`` type: search, read, create (POST, or PUT of a new
+id); an existing AuditEvent is never updated or deleted.
 
 http://hl7.org/fhir/R4/auditevent.html. The server's own records and AuditEvents that other
 systems submit (``POST AuditEvent``, as an IHE ATNA/BALP audit feed does) live in the same
@@ -14,14 +15,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
+import psycopg
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ..errors import Forbidden, MethodNotAllowed, NotFound
+from ..errors import BadRequest, Forbidden, MethodNotAllowed, NotFound
 from ..render import fhir_response
 from ..resources.body import read_json_body
 from ..resources.datetimes import parse_instant
-from ..resources.interactions import check_body, validate_or_raise
+from ..resources.interactions import check_body, check_id, validate_or_raise
 from ..resources.versions import now_instant
 from ..smart_auth.policy import Policy, policy_of
 from .events import AuditRecord
@@ -81,10 +83,6 @@ async def search_audit(request: Request) -> Response:
 @router.get("/AuditEvent/{event_id}")
 async def read_audit(request: Request, event_id: str) -> Response:
     _require_admin(request, "r")
-    try:
-        uuid.UUID(event_id)
-    except ValueError as exc:
-        raise NotFound(f"Resource AuditEvent/{event_id[:80]} is not known") from exc
     async with request.app.state.db.connection() as conn:
         row = await (await conn.execute("SELECT content::text FROM audit_event WHERE id = %s", (event_id,))).fetchone()
     if row is None:
@@ -96,9 +94,9 @@ def _refs(values: list[Any]) -> list[str]:
     return [v["reference"] for v in values if isinstance(v, dict) and isinstance(v.get("reference"), str)]
 
 
-def _submitted_record(resource: dict[str, Any], policy: Policy) -> AuditRecord:
-    """An AuditEvent from another system, stored as sent apart from its server-assigned id."""
-    rid = str(uuid.uuid4())
+def _submitted_record(resource: dict[str, Any], policy: Policy, rid: str | None = None) -> AuditRecord:
+    """An AuditEvent from another system, stored as sent (with a server-assigned id unless ``rid``)."""
+    rid = rid or str(uuid.uuid4())
     stored = {**resource, "id": rid}
     recorded = parse_instant(resource["recorded"], "recorded") if "recorded" in resource else now_instant()
     entities = _refs([e.get("what") for e in resource.get("entity", [])])
@@ -109,22 +107,44 @@ def _submitted_record(resource: dict[str, Any], policy: Policy) -> AuditRecord:
                        tuple(r for r in entities if r.startswith("Patient/")), tuple(entities), None, stored)
 
 
-@router.post("/AuditEvent")
-async def create_audit(request: Request) -> Response:
+async def _append(request: Request, rid: str | None) -> Response:
     policy = policy_of(request)
     if not policy.allows("AuditEvent", "c"):
         raise Forbidden("The access token grants no scope to create AuditEvent resources")
     resource = check_body("AuditEvent", await read_json_body(request))
+    if rid is not None and resource.get("id") != rid:
+        raise BadRequest(f"Body id '{resource.get('id')}' does not match the URL id '{rid}'")
     validate_or_raise(resource)
-    record = _submitted_record(resource, policy)
+    record = _submitted_record(resource, policy, rid)
     async with request.app.state.db.transaction() as conn:
-        await insert_records(conn, [record])
+        if rid is not None and await _exists(conn, rid):
+            raise MethodNotAllowed(APPEND_ONLY)
+        try:
+            await insert_records(conn, [record])
+        except psycopg.errors.UniqueViolation as exc:  # a concurrent PUT of the same new id won
+            raise MethodNotAllowed(APPEND_ONLY) from exc
     base = request.app.state.settings.public_base
     headers = {"Location": f"{base}/AuditEvent/{record.id}"}
     return fhir_response(request, record.content, 201, headers)
 
 
-@router.api_route("/AuditEvent/{event_id}", methods=["PUT", "PATCH", "DELETE"])
+async def _exists(conn: Any, rid: str) -> bool:
+    return await (await conn.execute("SELECT 1 FROM audit_event WHERE id = %s", (rid,))).fetchone() is not None
+
+
+@router.post("/AuditEvent")
+async def create_audit(request: Request) -> Response:
+    return await _append(request, None)
+
+
+@router.put("/AuditEvent/{event_id}")
+async def create_audit_with_id(request: Request, event_id: str) -> Response:
+    """Update-as-create (http.html#upsert) of a new id appends; an existing AuditEvent never changes."""
+    check_id(event_id)
+    return await _append(request, event_id)
+
+
+@router.api_route("/AuditEvent/{event_id}", methods=["PATCH", "DELETE"])
 @router.api_route("/AuditEvent", methods=["PUT", "PATCH", "DELETE"])
 async def refuse_change(request: Request) -> Response:
     raise MethodNotAllowed(APPEND_ONLY)

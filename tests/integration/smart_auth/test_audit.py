@@ -167,6 +167,11 @@ def test_audit_events_cannot_be_changed_through_the_api(server_url: str, tokens:
     assert created.headers["location"].endswith(f"/AuditEvent/{event_id}")
     found = _call(server_url, officer, "GET", "/AuditEvent?agent=Practitioner/ext&date=2026-01-02", "req-a7").json()
     assert [e["resource"]["id"] for e in found["entry"]] == [event_id]
+    fresh = _call(server_url, officer, "PUT", "/AuditEvent/ext-1", "req-put-new", json={**submitted, "id": "ext-1"})
+    assert fresh.status_code == 201 and fresh.json()["id"] == "ext-1"
+    assert _call(server_url, officer, "GET", "/AuditEvent/ext-1", "req-get-new").json() == fresh.json()
+    again = _call(server_url, officer, "PUT", "/AuditEvent/ext-1", "req-put-again", json={**submitted, "id": "ext-1"})
+    assert again.status_code == 405
     for method in ("PUT", "DELETE", "PATCH"):
         response = _call(server_url, officer, method, f"/AuditEvent/{event_id}", f"req-change-{method}",
                          json={**submitted, "id": event_id})
