@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
-import orjson
 import psycopg
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -126,15 +125,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def _capability_bytes(settings: Settings) -> bytes:
-    statement = capability.build_capability_statement(
+    # fhirclient and other SMART clients discover the OAuth endpoints only in rest.security.
+    security = smart_auth.security_component(settings.public_base) if settings.auth == "on" else None
+    return capability.build_capability_statement(
         settings.public_base, _software_version(), search_params_for,
-        [*validate_operation.CAPABILITY_ENTRIES, everything_operation.CAPABILITY_ENTRY], settings.auth == "off")
-    if settings.auth == "on":
-        # fhirclient and other SMART clients discover the OAuth endpoints only here.
-        resource = orjson.loads(statement)
-        resource["rest"][0]["security"] = smart_auth.security_component(settings.public_base)
-        statement = orjson.dumps(resource)
-    return statement
+        [*validate_operation.CAPABILITY_ENTRIES, everything_operation.CAPABILITY_ENTRY], security)
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -110,11 +110,11 @@ def parse_audit_query(items: list[tuple[str, str]], default_count: int, max_coun
 
 
 def audit_statement(query: AuditQuery) -> tuple[sql.Composable, list[Any]]:
-    """Rows (seq, content text) of one page, one extra row revealing a next page."""
+    """Rows (seq, id, content text) of one page, one extra row revealing a next page."""
     where, args = list(query.where), list(query.args)
     if query.cursor is not None:
         where.append(sql.SQL("seq < %s"))
         args.append(query.cursor)
     clause = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL("")
-    statement = sql.SQL("SELECT seq, content::text FROM audit_event{} ORDER BY seq DESC LIMIT %s").format(clause)
+    statement = sql.SQL("SELECT seq, id, content::text FROM audit_event{} ORDER BY seq DESC LIMIT %s").format(clause)
     return statement, [*args, query.count + 1]

@@ -52,7 +52,7 @@ def _require_admin(request: Request, interaction: str) -> None:
         raise Forbidden("The audit trail is for administrators: a user/ or system/ scope naming AuditEvent is needed")
 
 
-def _bundle(base: str, rows: list[tuple[int, str]], count: int, applied: list[tuple[str, str]]) -> bytes:
+def _bundle(base: str, rows: list[tuple[int, str, str]], count: int, applied: list[tuple[str, str]]) -> bytes:
     more = len(rows) > count
     rows = rows[:count]
     params = [*applied, ("_count", str(count))] if not any(k == "_count" for k, _ in applied) else applied
@@ -60,10 +60,9 @@ def _bundle(base: str, rows: list[tuple[int, str]], count: int, applied: list[tu
     if more and rows:
         links.append({"relation": "next", "url": f"{base}/AuditEvent?{urlencode([*params, ('_cursor', rows[-1][0])])}"})
     entries = []
-    for _, content in rows:
-        resource = orjson.Fragment(content.encode())
-        rid = orjson.loads(content)["id"]
-        entries.append({"fullUrl": f"{base}/AuditEvent/{rid}", "resource": resource, "search": {"mode": "match"}})
+    for _, rid, content in rows:  # stored bytes as they are (no parse per row)
+        entries.append({"fullUrl": f"{base}/AuditEvent/{rid}", "resource": orjson.Fragment(content.encode()),
+                        "search": {"mode": "match"}})
     return orjson.dumps({"resourceType": "Bundle", "type": "searchset", "link": links, "entry": entries})
 
 
@@ -76,7 +75,7 @@ async def search_audit(request: Request) -> Response:
     statement, args = audit_statement(query)
     async with request.app.state.db.connection() as conn:
         rows = await (await conn.execute(statement, args)).fetchall()
-    return fhir_response(request, _bundle(settings.public_base, [(r[0], r[1]) for r in rows], query.count,
+    return fhir_response(request, _bundle(settings.public_base, [(r[0], r[1], r[2]) for r in rows], query.count,
                                           query.applied))
 
 

@@ -25,7 +25,8 @@ from ..request_id import current_request_id
 from .events import AuditRecord, build_audit_record
 from .recorder import AuditRecorder, insert_records
 
-__all__ = ["AuditEventDraft", "AuditTrail", "AuditMiddleware", "patients_of", "record_change", "record_access"]
+__all__ = ["AuditEventDraft", "AuditTrail", "AuditMiddleware", "patients_of", "record_change", "record_access",
+           "record_versions"]
 
 _INSTANCE = re.compile(r"^/fhir/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/.*)?$")
 
@@ -130,6 +131,13 @@ async def record_change(trail: AuditTrail | None, conn: AsyncConnection[Any], ac
     await trail.record_change(conn, AuditEventDraft(
         subtype=subtype, outcome="0", client_id=access.client_id, user_ref=access.user, patients=patients,
         entities=entities))
+
+
+async def record_versions(trail: AuditTrail | None, conn: AsyncConnection[Any], access: Any, subtype: str,
+                          versions: list[Any]) -> None:
+    """``record_change`` for the versions a write returned (``resources.versions.Version``)."""
+    await record_change(trail, conn, access, subtype, [f"{v.resource_type}/{v.id}" for v in versions],
+                        [v.body for v in versions])
 
 
 WRITE_METHODS = {"PUT", "PATCH", "DELETE"}

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..audit.recorder import AuditRecorder
-from ..audit.trail import AuditTrail, record_change
+from ..audit.trail import AuditTrail, record_versions
 from ..db import Database
 from ..errors import FhirError
 from ..jsonio import parse_json
@@ -76,13 +76,7 @@ async def _record(db: Database, digest: str, path: Path, count: int) -> None:
 async def _load_resource(ctx: BundleContext, resource: Any) -> None:
     async with ctx.db.transaction() as conn:
         version = await _write_one(conn, resource)
-        await _audit(ctx, conn, [version])
-
-
-async def _audit(ctx: BundleContext, conn: Any, versions: list[Version]) -> None:
-    """The load's changes, recorded in their own transaction like any other change."""
-    refs = [f"{v.resource_type}/{v.id}" for v in versions]
-    await record_change(ctx.trail, conn, ctx.policy.access, "create", refs, [v.body for v in versions])
+        await record_versions(ctx.trail, conn, ctx.policy.access, "create", [version])
 
 
 async def _write_one(conn: Any, resource: Any) -> Version:
@@ -130,7 +124,7 @@ async def _load_ndjson(ctx: BundleContext, data: bytes, report: FileReport) -> N
                     report.loaded += 1
                 except FhirError as exc:
                     report.rejected.append(f"line {number}: {exc.message}")
-            await _audit(ctx, conn, written)
+            await record_versions(ctx.trail, conn, ctx.policy.access, "create", written)
 
 
 async def load_file(ctx: BundleContext, path: Path, force: bool = False) -> FileReport:

@@ -42,14 +42,16 @@ def _resource_entry(rtype: str, search_params: SearchParamsFor,
 
 
 def build_capability_statement(base: str, software_version: str, search_params: SearchParamsFor,
-                               operations: list[dict[str, str]], auth_off: bool) -> bytes:
-    """The statement as JSON bytes (built once at start-up; it only changes with the code)."""
+                               operations: list[dict[str, str]], security: dict[str, Any] | None) -> bytes:
+    """``security``: ``rest.security`` (SMART on FHIR); None means authorization is switched off."""
     rest: dict[str, Any] = {
         "mode": "server",
         "resource": [_resource_entry(t, search_params, operations) for t in sorted(definitions().resource_types)],
         "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
     }
-    if auth_off:
+    if security is not None:
+        rest["security"] = security
+    else:
         rest["documentation"] = "WARNING: authorization is switched OFF (development mode): every client can " \
                                 "read and write everything."
     statement = {

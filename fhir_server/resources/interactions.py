@@ -51,8 +51,8 @@ def check_id(rid: str) -> str:
 def check_writable(rtype: str) -> str:
     """AuditEvents are the server's append-only trail (audit/routes.py), never written here."""
     if rtype == "AuditEvent":
-        raise MethodNotAllowed("AuditEvents are an append-only trail: submit new ones with POST [base]/AuditEvent; "
-                               "they cannot be updated or deleted")
+        raise MethodNotAllowed("AuditEvents are an append-only trail: submit new ones with POST [base]/AuditEvent "
+                               "(or PUT of a new id), not in bundles; they cannot be updated or deleted")
     return rtype
 
 

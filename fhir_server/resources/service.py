@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..audit.trail import AuditTrail, record_change
+from ..audit.trail import AuditTrail, record_versions
 from ..db import Database
 from ..smart_auth.policy import OPEN_POLICY, Policy
 from . import interactions, repository
@@ -26,8 +26,7 @@ class ResourceService:
         self.trail = trail  # changes are audited inside their own transaction
 
     async def _audit(self, conn: Any, policy: Policy, subtype: str, versions: list[Version]) -> None:
-        refs = [f"{v.resource_type}/{v.id}" for v in versions]
-        await record_change(self.trail, conn, policy.access, subtype, refs, [v.body for v in versions])
+        await record_versions(self.trail, conn, policy.access, subtype, versions)
 
     async def read(self, rtype: str, rid: str, policy: Policy = OPEN_POLICY) -> Version:
         async with self.db.connection() as conn:
