@@ -15,7 +15,7 @@ from starlette.responses import Response
 from .errors import NotAcceptable, UnsupportedMediaType
 from .jsonio import dumps, parse_json
 
-__all__ = ["fhir_response", "negotiate", "check_content_type", "FHIR_JSON", "is_pretty"]
+__all__ = ["fhir_response", "negotiate", "negotiate_media", "check_content_type", "FHIR_JSON", "is_pretty"]
 
 FHIR_JSON = "application/fhir+json"
 JSON_TYPES = {"application/fhir+json", "application/json", "application/json+fhir", "json",
@@ -43,14 +43,17 @@ def _check_version(params: dict[str, str], error: type) -> None:
 
 def negotiate(request: Request) -> str:
     """Return the response media type, or raise 406 for a format we cannot produce."""
-    fmt = request.query_params.get("_format")
+    return negotiate_media(request.query_params.get("_format"), request.headers.get("accept"))
+
+
+def negotiate_media(fmt: str | None, accept: str | None) -> str:
+    """The media type for a ``_format`` parameter and an ``Accept`` header (406 if neither is JSON)."""
     if fmt:
         media, params = _split_media(fmt.replace(" ", "+"))  # '+' arrives decoded as a space
         _check_version(params, NotAcceptable)
         if media in FORMAT_ALIASES:
             return FORMAT_ALIASES[media]
         raise NotAcceptable(f"_format={fmt} is not supported: this server serves JSON only")
-    accept = request.headers.get("accept")
     if not accept:
         return FHIR_JSON
     candidates = [_split_media(part) for part in accept.split(",") if part.strip()]

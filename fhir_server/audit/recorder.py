@@ -36,6 +36,9 @@ COPY = ("COPY audit_event (id, recorded, action, subtype, outcome, client_id, us
 
 async def insert_records(conn: AsyncConnection[Any], records: list[AuditRecord]) -> None:
     async with conn.cursor() as cur:
+        if len(records) == 1:  # a write's own record: executemany would enter pipeline mode for one row
+            await cur.execute(INSERT, _row(records[0]))
+            return
         if len(records) < 8:
             await cur.executemany(INSERT, [_row(r) for r in records])
             return

@@ -26,7 +26,7 @@ from .events import AuditRecord, build_audit_record
 from .recorder import AuditRecorder, insert_records
 
 __all__ = ["AuditEventDraft", "AuditTrail", "AuditMiddleware", "patients_of", "record_change", "record_access",
-           "record_versions"]
+           "record_versions", "record_request"]
 
 _INSTANCE = re.compile(r"^/fhir/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/.*)?$")
 
@@ -213,7 +213,12 @@ class AuditMiddleware:
         finally:
             trail = self.trail_of()
             if trail is not None and not _is_recorded_write(scope["method"], path, status):
-                trail.record_later(_draft(scope, path, status))
+                record_request(trail, scope, status)
+
+
+def record_request(trail: AuditTrail, scope: Scope, status: int) -> None:
+    """Record a request that changed nothing, after its response (``scope["state"]`` holds its policy)."""
+    trail.record_later(_draft(scope, scope["path"], status))
 
 
 def _draft(scope: Scope, path: str, status: int) -> AuditEventDraft:

@@ -47,7 +47,7 @@ class Indexer(Protocol):
     """Writes search index rows inside the caller's transaction (fhir_server.search.indexer)."""
 
     async def index_resource(self, conn: AsyncConnection[Any], resource_type: str, resource_id: str,
-                             resource: dict[str, Any]) -> None: ...
+                             resource: dict[str, Any], fresh: bool = False) -> None: ...
 
     async def remove_index(self, conn: AsyncConnection[Any], resource_type: str, resource_id: str) -> None: ...
 
@@ -148,13 +148,14 @@ def _stamp(resource: dict[str, Any], rid: str, vid: int) -> tuple[dict[str, Any]
 
 
 async def _write(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any], rid: str,
-                 vid: int, method: str) -> Version:
+                 vid: int, method: str, fresh: bool) -> Version:
+    """Store a version; ``fresh``: the id has no live version, hence no index rows to replace."""
     rtype = resource["resourceType"]
     stamped, moment = _stamp(resource, rid, vid)
     body = dumps(stamped)
     await conn.execute(_WRITE, {"type": rtype, "id": rid, "vid": vid, "lu": moment, "method": method,
                                 "deleted": False, "content": body.decode()})
-    await indexer.index_resource(conn, rtype, rid, stamped)
+    await indexer.index_resource(conn, rtype, rid, stamped, fresh)
     return Version(rtype, rid, vid, moment, False, body, method)
 
 
@@ -162,7 +163,7 @@ async def create(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[st
                  rid: str | None = None) -> Version:
     """Create with a server-assigned id (any id in the body is ignored, as the spec says);
     ``rid`` is an id the server assigned earlier, e.g. for a transaction bundle's fullUrl."""
-    return await _write(conn, indexer, resource, rid or new_id(), 1, "POST")
+    return await _write(conn, indexer, resource, rid or new_id(), 1, "POST", fresh=True)
 
 
 async def update(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any], rid: str,
@@ -172,7 +173,7 @@ async def update(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[st
     if if_match is not None:
         _check_if_match(resource["resourceType"], rid, current, if_match)
     next_vid = 1 if current is None else current[0] + 1
-    version = await _write(conn, indexer, resource, rid, next_vid, method)
+    version = await _write(conn, indexer, resource, rid, next_vid, method, fresh=current is None or current[1])
     return version, current is None
 
 

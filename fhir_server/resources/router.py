@@ -23,7 +23,7 @@ from .service import ResourceService
 from .summary import apply_elements, apply_summary
 from .versions import Version, parse_etag, parse_http_date
 
-__all__ = ["router", "fast_read_router"]
+__all__ = ["router", "hot_router"]
 
 router = APIRouter()
 JSON_PATCH = "application/json-patch+json"
@@ -45,9 +45,10 @@ class _IdConvertor(_TypeConvertor):
 
 register_url_convertor("fhirtype", _TypeConvertor())
 register_url_convertor("fhirid", _IdConvertor())
-# Reads are the hottest path: this router is tried first, and its pattern cannot match
-# "_history", "$operation" or lower-case paths (bulkstatus, ...), which the routers after it own.
-fast_read_router = APIRouter()
+# Reads (those FastReadMiddleware hands over) and creates are the hottest paths: this router is
+# tried first, and its patterns cannot match "_history", "$operation" or lower-case paths
+# (bulkstatus, ...), which the routers after it own.
+hot_router = APIRouter()
 
 
 def _service(request: Request) -> ResourceService:
@@ -118,7 +119,7 @@ def _render_write(request: Request, outcome: WriteOutcome, status: int, location
     return fhir_response(request, version.body, status, headers)
 
 
-@fast_read_router.get("/{resource_type:fhirtype}/{resource_id:fhirid}")
+@hot_router.get("/{resource_type:fhirtype}/{resource_id:fhirid}")
 @router.get("/{resource_type}/{resource_id}")
 async def read(request: Request, resource_type: str, resource_id: str) -> Response:
     return _render_read(request, await _service(request).read(resource_type, resource_id, policy_of(request)))
@@ -130,6 +131,7 @@ async def vread(request: Request, resource_type: str, resource_id: str, version_
                                                                 policy_of(request)))
 
 
+@hot_router.post("/{resource_type:fhirtype}")
 @router.post("/{resource_type}")
 async def create(request: Request, resource_type: str) -> Response:
     check_type(resource_type)

@@ -102,7 +102,9 @@ def _flatten(value: Any, hint: str | None, out: list[Node]) -> None:
 
 
 def _child(name: str) -> Step:
-    suffixes = sorted(_CHOICES.get(name, ()))
+    # A choice element's keys (valueQuantity -> hint "Quantity"), found by scanning the object's
+    # few keys rather than trying each of the up to 50 choice types.
+    choice_keys = {name + s[0].upper() + s[1:]: s[0].upper() + s[1:] for s in _CHOICES.get(name, ())}
 
     def step(nodes: list[Node], root: dict[str, Any]) -> list[Node]:
         out: list[Node] = []
@@ -111,11 +113,11 @@ def _child(name: str) -> Step:
                 continue
             if name in value:
                 _flatten(value[name], None, out)
-                continue
-            for suffix in suffixes:
-                key = name + suffix[0].upper() + suffix[1:]
-                if key in value:
-                    _flatten(value[key], suffix[0].upper() + suffix[1:], out)
+            elif choice_keys:
+                for key in value:
+                    hint = choice_keys.get(key)
+                    if hint is not None:
+                        _flatten(value[key], hint, out)
         return out
 
     return step

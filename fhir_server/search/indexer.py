@@ -74,7 +74,7 @@ def _texts(resource: dict[str, Any]) -> tuple[str, str]:
     return narrative[:MAX_CONTENT], (content + " " + narrative)[:MAX_CONTENT]
 
 
-def _insert_cte(i: int, table: str, columns: tuple[str, ...]) -> sql.Composable:
+def _insert_cte(i: int, table: str, columns: tuple[str, ...], fresh: bool) -> sql.Composable:
     names = ("param", "grp", *columns)
     record = sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
@@ -83,22 +83,24 @@ def _insert_cte(i: int, table: str, columns: tuple[str, ...]) -> sql.Composable:
         sql.SQL("coalesce(u.{}, {})").format(sql.Identifier(c), sql.SQL(_OPEN[c]))
         if c in _OPEN and table in ("search_date", "search_number", "search_quantity") else sql.SQL("u.{}").format(
             sql.Identifier(c)) for c in names)
+    delete = "" if fresh else "d{i} AS (DELETE FROM {t} WHERE resource_type = $1 AND id = $2), "
     return sql.SQL(
-        "d{i} AS (DELETE FROM {t} WHERE resource_type = $1 AND id = $2),"
-        " i{i} AS (INSERT INTO {t} (resource_type, id, {names})"
+        delete + "i{i} AS (INSERT INTO {t} (resource_type, id, {names})"
         " SELECT $1, $2, {select} FROM json_to_recordset($3::json -> {key}) AS u({record}))"
     ).format(i=sql.SQL(str(i)), t=sql.Identifier(table), names=sql.SQL(", ").join(map(sql.Identifier, names)),
              select=select, key=sql.Literal(table), record=record)
 
 
 @cache
-def _statement() -> str:
+def _statement(fresh: bool) -> str:
     """One statement replacing every index row of a resource, in PostgreSQL's own ``$n`` form.
 
     The rows travel as one JSON document ($3), unpacked by ``json_to_recordset``: serializing
     it is one C call, where binding a few dozen typed arrays cost more than the rest of the write.
+    A ``fresh`` resource (a new id, or one whose last version was a deletion) has no index rows
+    to delete: its statement skips the per-table DELETEs.
     """
-    ctes = [_insert_cte(i, t.TABLE, t.COLUMNS) for i, t in enumerate(TABLES)]
+    ctes = [_insert_cte(i, t.TABLE, t.COLUMNS, fresh) for i, t in enumerate(TABLES)]
     return sql.SQL(
         "WITH {ctes} INSERT INTO search_text (resource_type, id, narrative, content)"
         " VALUES ($1, $2, to_tsvector('simple', $4), to_tsvector('simple', $5))"
@@ -127,15 +129,16 @@ async def load_custom_parameters(conn: AsyncConnection[Any]) -> None:
 
 
 async def index_resource(conn: AsyncConnection[Any], resource_type: str, resource_id: str,
-                         resource: dict[str, Any]) -> None:
-    """Replace all index rows of one resource (inside the caller's transaction)."""
+                         resource: dict[str, Any], fresh: bool = False) -> None:
+    """Replace all index rows of one resource (inside the caller's transaction); ``fresh``: it has none yet."""
     await load_custom_parameters(conn)
     if resource_type == "SearchParameter":
         registry().add_custom(resource)
     rows = collect_rows(resource_type, resource)
     narrative, content = _texts(resource)
     async with AsyncRawCursor(conn) as cur:
-        await cur.execute(_statement(), [resource_type, resource_id, _rows_document(rows).decode(), narrative, content])
+        await cur.execute(_statement(fresh),
+                          [resource_type, resource_id, _rows_document(rows).decode(), narrative, content])
 
 
 @cache

@@ -21,6 +21,8 @@ PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb", "ap")
 
 def normalize(text: str) -> str:
     """Case- and accent-insensitive form: NFKD, combining marks dropped, casefolded."""
+    if text.isascii():  # NFKD leaves ASCII as it is and casefold is lower(): the common case, cheaply
+        return " ".join(text.lower().split())[:MAX_INDEXED_CHARS]
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(stripped.casefold().split())[:MAX_INDEXED_CHARS]

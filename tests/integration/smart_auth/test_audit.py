@@ -210,3 +210,20 @@ def test_table_is_append_only_and_verify_detects_tampering(server_url: str, data
     assert cli_main(["audit", "verify", "--database-url", database_url]) == 1
     out = capsys.readouterr().out
     assert "content altered after sealing" in out and out.strip().endswith("TAMPERED")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        # Sealing never rewrites audit rows: the links are insert-only too.
+        for statement in ("UPDATE audit_chain SET hash = prev_hash", "DELETE FROM audit_chain"):
+            with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
+                conn.execute(statement)
+        # Deleting a sealed row, or hiding a new row from the sealer, is noticed as well.
+        conn.execute("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only")
+        conn.execute("DELETE FROM audit_event WHERE request_id = 'req-403'")
+        conn.execute("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only")
+        with conn.transaction():  # one transaction: the running server's sealer never sees the queued row
+            seq = conn.execute("INSERT INTO audit_event (id, recorded, action, subtype, outcome, content)"
+                               " VALUES (gen_random_uuid(), now(), 'R', 'read', '0', '{}') RETURNING seq").fetchone()
+            conn.execute("DELETE FROM audit_unsealed WHERE seq = %s", seq)
+    assert cli_main(["audit", "verify", "--database-url", database_url]) == 1
+    out = capsys.readouterr().out
+    assert "deleted after sealing" in out
+    assert "1 audit row(s) neither sealed nor queued for sealing" in out
