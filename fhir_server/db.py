@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import psycopg
@@ -46,17 +46,26 @@ class Database:
     async def close(self) -> None:
         await self.pool.close()
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection[TupleRow]]:
-        """A pooled connection in autocommit mode, for single-statement reads."""
-        async with self.pool.connection() as conn:
-            yield conn
+    def connection(self) -> AbstractAsyncContextManager[AsyncConnection[TupleRow]]:
+        """A pooled connection in autocommit mode, for single-statement reads (the pool's own
+        context manager: no extra generator layer on the read path)."""
+        return self.pool.connection()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection[TupleRow]]:
-        """Commit when the block exits normally, roll back when it raises."""
-        async with self.pool.connection() as conn, conn.transaction():
-            yield conn
+    async def transaction(self, pipelined: bool = False) -> AsyncIterator[AsyncConnection[TupleRow]]:
+        """Commit when the block exits normally, roll back when it raises.
+
+        ``pipelined``: statements (BEGIN and COMMIT included) are sent without waiting for each
+        answer, for writes whose results are mostly not read back; a statement whose result is
+        fetched still waits for it, and an error still raises before the block is left.
+        """
+        async with self.pool.connection() as conn:
+            if not pipelined:
+                async with conn.transaction():
+                    yield conn
+                return
+            async with conn.pipeline(), conn.transaction():
+                yield conn
 
 
 def _migration_files() -> list[tuple[int, str, Path]]:

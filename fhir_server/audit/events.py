@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import itertools
 import os
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -52,7 +51,8 @@ os.register_at_fork(after_in_child=_reseed)
 
 
 def new_record_id() -> str:
-    return str(uuid.UUID(int=_PREFIX | next(_COUNTER)))
+    digits = f"{_PREFIX | next(_COUNTER):032x}"  # the UUID text form, without building a UUID object
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 @dataclass(frozen=True)

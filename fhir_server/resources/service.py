@@ -40,7 +40,7 @@ class ResourceService:
 
     async def create(self, rtype: str, body: Any, if_none_exist: str | None = None,
                      policy: Policy = OPEN_POLICY) -> WriteOutcome:
-        async with self.db.transaction() as conn:
+        async with self.db.transaction(pipelined=True) as conn:
             outcome = await interactions.create(conn, self.indexer, rtype, body, if_none_exist, policy=policy)
             if outcome.created:
                 await self._audit(conn, policy, "create", [outcome.version])

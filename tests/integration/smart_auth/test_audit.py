@@ -227,3 +227,31 @@ def test_table_is_append_only_and_verify_detects_tampering(server_url: str, data
     out = capsys.readouterr().out
     assert "deleted after sealing" in out
     assert "1 audit row(s) neither sealed nor queued for sealing" in out
+
+
+def test_batched_records_keep_their_reference_arrays(database_url: str) -> None:
+    """Batches of 8 or more go through COPY with hand-written array literals: quotes, backslashes
+    and commas must come back unchanged."""
+    import asyncio
+
+    from fhir_server.audit.events import build_audit_record
+    from fhir_server.audit.recorder import insert_records
+    from fhir_server.db import Database
+
+    odd = ('Patient/a"b', "Patient/c\\d", "Patient/e,f", "Patient/{g}")
+    records = [build_audit_record(subtype="read", outcome="0", outcome_desc=None, client_id="copy-test",
+                                  user_ref=None, patient_refs=odd, entity_refs=(f"Observation/o{n}",),
+                                  request_id=f"copy-array-{n}", server_url="http://x/fhir") for n in range(9)]
+
+    async def write() -> None:
+        db = Database(database_url, 1, 1)
+        await db.open()
+        async with db.transaction() as conn:
+            await insert_records(conn, records)
+        await db.close()
+
+    asyncio.run(write())
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT request_id, patient_refs, entity_refs FROM audit_event"
+                            " WHERE client_id = 'copy-test' ORDER BY request_id").fetchall()
+    assert rows == [(f"copy-array-{n}", list(odd), [f"Observation/o{n}"]) for n in range(9)]

@@ -1,0 +1,110 @@
+"""The read hot path (resources/fast_read.py) answers exactly as the routed read does.
+
+A plain ``GET /fhir/Type/id`` is served below the framework; anything unusual is handed to
+the full stack. Each test compares a plain read with the same read forced through the routed
+path (a ``_format`` query parameter makes the request ineligible for the hot path), or checks
+that a request the hot path must not answer still gets the spec's answer.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from fhir_server.resources.fast_read import FastReadMiddleware
+
+PATIENT = {"resourceType": "Patient", "name": [{"family": "Fastpath"}], "gender": "other"}
+
+
+@pytest.fixture(scope="module")
+def patient_id(client: httpx.Client) -> str:
+    response = client.post("/Patient", json=PATIENT)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+def _same_headers(plain: httpx.Response, routed: httpx.Response) -> None:
+    for name in ("content-type", "etag", "last-modified", "content-length"):
+        assert plain.headers[name] == routed.headers[name], name
+
+
+def test_plain_read_equals_routed_read(client: httpx.Client, patient_id: str) -> None:
+    plain = client.get(f"/Patient/{patient_id}")
+    routed = client.get(f"/Patient/{patient_id}", params={"_format": "application/fhir+json"})
+    assert plain.status_code == routed.status_code == 200
+    assert plain.content == routed.content
+    _same_headers(plain, routed)
+    assert plain.headers["content-type"] == "application/fhir+json; charset=utf-8"
+    assert plain.headers["etag"] == 'W/"1"'
+
+
+def test_accept_json_gives_application_json(client: httpx.Client, patient_id: str) -> None:
+    plain = client.get(f"/Patient/{patient_id}", headers={"Accept": "application/json"})
+    routed = client.get(f"/Patient/{patient_id}", params={"_format": "application/json"})
+    assert plain.status_code == 200
+    assert plain.headers["content-type"] == routed.headers["content-type"] == "application/json; charset=utf-8"
+    assert plain.content == routed.content
+
+
+def test_request_id_is_echoed(client: httpx.Client, patient_id: str) -> None:
+    response = client.get(f"/Patient/{patient_id}", headers={"X-Request-Id": "fast-read-1"})
+    assert response.status_code == 200
+    assert response.headers["x-request-id"] == "fast-read-1"
+
+
+@pytest.mark.parametrize(("path", "status", "code"), [
+    ("/Patient/no-such-patient", 404, "not-found"),
+    ("/NoSuchType/abc", 404, "not-found"),
+])
+def test_misses_get_operation_outcomes(client: httpx.Client, path: str, status: int, code: str) -> None:
+    response = client.get(path)
+    assert response.status_code == status
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert response.json()["issue"][0]["code"] == code
+
+
+def test_deleted_is_410(client: httpx.Client) -> None:
+    rid = client.post("/Patient", json=PATIENT).json()["id"]
+    assert client.delete(f"/Patient/{rid}").status_code in (200, 204)
+    response = client.get(f"/Patient/{rid}")
+    assert response.status_code == 410
+    assert response.headers["etag"] == 'W/"2"'
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_xml_is_406(client: httpx.Client, patient_id: str) -> None:
+    response = client.get(f"/Patient/{patient_id}", headers={"Accept": "application/fhir+xml"})
+    assert response.status_code == 406
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_conditional_read_is_304(client: httpx.Client, patient_id: str) -> None:
+    response = client.get(f"/Patient/{patient_id}", headers={"If-None-Match": 'W/"1"'})
+    assert response.status_code == 304
+    assert response.headers["etag"] == 'W/"1"'
+
+
+def test_cross_origin_read_carries_cors_headers(client: httpx.Client, patient_id: str) -> None:
+    response = client.get(f"/Patient/{patient_id}", headers={"Origin": "https://app.example.org"})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
+    assert "etag" in response.headers["access-control-expose-headers"].lower()
+
+
+def test_head_and_trailing_paths_are_not_taken(client: httpx.Client, patient_id: str) -> None:
+    # /_history is its own interaction, not a read of a resource called "_history"
+    history = client.get(f"/Patient/{patient_id}/_history")
+    assert history.status_code == 200 and history.json()["type"] == "history"
+
+
+def test_middleware_ignores_non_http_scopes() -> None:
+    seen: list[str] = []
+
+    async def inner(scope: dict[str, object], receive: object, send: object) -> None:
+        seen.append(str(scope["type"]))
+
+    import asyncio
+
+    middleware = FastReadMiddleware(inner, trail_of=lambda: None)  # type: ignore[arg-type]
+    asyncio.run(middleware({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
+    assert seen == ["lifespan"]
