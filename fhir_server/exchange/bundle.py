@@ -21,10 +21,12 @@ from ..resources import conditional, repository
 from ..resources.repository import Indexer, new_id
 from ..smart_auth.policy import OPEN_POLICY, Policy
 from .entries import METHOD_ORDER, EntryRequest
-from .execute import EntryResult, execute_entry, reason_phrase
+from .execute import EntryError, EntryResult, bulk_creatable, execute_creates, execute_entry, reason_phrase
 from .references import collect_references, resolve_conditionals, rewrite_references
 
 __all__ = ["process_transaction", "process_batch", "BundleContext"]
+
+CREATE_CHUNK = 500  # creates written per pair of statements (bounds one statement's JSON document)
 
 
 @dataclass(frozen=True)
@@ -115,18 +117,42 @@ async def process_transaction(ctx: BundleContext, entries: list[EntryRequest]) -
         await _rewrite_all(conn, ctx, entries, full_urls)
         # Pipeline mode: writes whose results nobody reads are sent without waiting for each answer.
         async with conn.pipeline():
-            for entry in sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index)):
-                if entry.index in results:
-                    continue
-                try:
-                    results[entry.index] = await execute_entry(conn, ctx, entry, assigned.get(entry.index))
-                except FhirError as exc:
-                    raise _failure(entry, exc) from exc
+            await _execute_in_order(conn, ctx, entries, assigned, results)
         changed, bodies = _changed(entries, results)
         await record_change(ctx.trail, conn, ctx.policy.access, "transaction", changed, bodies)
     ordered = [results[e.index] for e in entries]
     _audit_batch_reads(ctx, entries, ordered)  # the transaction's reads, now that it committed
     return ordered
+
+
+async def _execute_in_order(conn: AsyncConnection[Any], ctx: BundleContext, entries: list[EntryRequest],
+                            assigned: dict[int, str], results: dict[int, EntryResult]) -> None:
+    """Spec order (DELETE, POST, PUT/PATCH, GET/HEAD); the plain creates, which all come at the
+    POST step, are written together in chunks of ``CREATE_CHUNK``."""
+    creates = [(e, assigned[e.index]) for e in entries
+               if e.index not in results and e.index in assigned and bulk_creatable(e)]
+    bulk = {e.index for e, _ in creates}
+    for entry in sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index)):
+        if entry.index in results:
+            continue
+        if entry.index in bulk:  # the first of them: all are written now
+            results.update(await _execute_creates(conn, ctx, creates))
+            continue
+        try:
+            results[entry.index] = await execute_entry(conn, ctx, entry, assigned.get(entry.index))
+        except FhirError as exc:
+            raise _failure(entry, exc) from exc
+
+
+async def _execute_creates(conn: AsyncConnection[Any], ctx: BundleContext,
+                           creates: list[tuple[EntryRequest, str]]) -> dict[int, EntryResult]:
+    results: dict[int, EntryResult] = {}
+    for start in range(0, len(creates), CREATE_CHUNK):
+        try:
+            results.update(await execute_creates(conn, ctx, creates[start:start + CREATE_CHUNK]))
+        except EntryError as exc:
+            raise _failure(exc.entry, exc.error) from exc.error
+    return results
 
 
 def _changed(entries: list[EntryRequest], results: dict[int, EntryResult]) -> tuple[list[str], list[bytes | None]]:

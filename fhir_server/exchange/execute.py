@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from psycopg import AsyncConnection
 
-from ..errors import BadRequest, NotSupported
+from ..errors import BadRequest, FhirError, NotSupported
 from ..jsonio import parse_json
 from ..resources import interactions, patch, repository
 from ..resources.interactions import Patcher
@@ -21,7 +21,7 @@ from .entries import EntryRequest
 if TYPE_CHECKING:
     from .bundle import BundleContext
 
-__all__ = ["EntryResult", "execute_entry", "reason_phrase"]
+__all__ = ["EntryResult", "EntryError", "execute_entry", "execute_creates", "bulk_creatable", "reason_phrase"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,43 @@ async def _post(conn: AsyncConnection[Any], ctx: BundleContext, entry: EntryRequ
         outcome = await interactions.create(conn, ctx.indexer, entry.resource_type, entry.resource,
                                             entry.if_none_exist, policy=ctx.policy)
     return _written(outcome.version, 201 if outcome.created else 200)
+
+
+def bulk_creatable(entry: EntryRequest) -> bool:
+    """A transaction's plain create: written together with the others by ``execute_creates``."""
+    return entry.method == "POST" and entry.resource_type is not None and entry.operation is None
+
+
+async def execute_creates(conn: AsyncConnection[Any], ctx: BundleContext,
+                          entries: list[tuple[EntryRequest, str]]) -> dict[int, EntryResult]:
+    """The creates of a transaction with their planned ids: each checked and validated as a
+    single create is, then stored by two statements for all of them (``repository.create_many``).
+    An entry's error is raised as ``EntryError`` so the transaction can name the entry."""
+    prepared = []
+    for entry, rid in entries:
+        assert entry.resource_type
+        try:
+            resource, _ = await interactions.prepare_create(conn, entry.resource_type, entry.resource, ctx.policy)
+        except FhirError as exc:
+            raise EntryError(entry, exc) from exc
+        prepared.append((resource, rid))
+    versions = await repository.create_many(conn, ctx.indexer, prepared)
+    results = {}
+    for (entry, _), version in zip(entries, versions, strict=True):
+        try:
+            await ctx.policy.check_written(conn, version.resource_type, version.id, "c")
+        except FhirError as exc:
+            raise EntryError(entry, exc) from exc
+        results[entry.index] = _written(version, 201)
+    return results
+
+
+class EntryError(Exception):
+    """A FhirError of one entry among several executed together."""
+
+    def __init__(self, entry: EntryRequest, error: FhirError) -> None:
+        super().__init__(error.message)
+        self.entry, self.error = entry, error
 
 
 async def _put(conn: AsyncConnection[Any], ctx: BundleContext, entry: EntryRequest,

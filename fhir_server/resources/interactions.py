@@ -22,8 +22,8 @@ from .repository import ID_PATTERN, Indexer
 from .validation import validate_resource
 from .versions import Version
 
-__all__ = ["WriteOutcome", "check_type", "check_id", "check_body", "validate_or_raise", "create", "update",
-           "conditional_update", "patch", "delete", "conditional_delete", "Patcher"]
+__all__ = ["WriteOutcome", "check_type", "check_id", "check_body", "validate_or_raise", "prepare_create", "create",
+           "update", "conditional_update", "patch", "delete", "conditional_delete", "Patcher"]
 
 # Issue codes that mean the body is malformed (400) rather than unprocessable (422).
 MALFORMED_CODES = frozenset({"structure", "value", "invalid", "too-long"})
@@ -90,10 +90,8 @@ async def create(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, body:
                  if_none_exist: str | None = None, rid: str | None = None,
                  policy: Policy = OPEN_POLICY) -> WriteOutcome:
     """Create (``rid``: an id chosen beforehand, as a transaction bundle does for its fullUrls)."""
-    resource = check_body(check_writable(check_type(rtype)), body)
+    resource, warnings = await prepare_create(conn, rtype, body, policy)
     rows = policy.predicate(rtype, "c")
-    await _check_labels(conn, policy, rtype, None, resource)
-    warnings = validate_or_raise(resource)
     if if_none_exist is not None:
         existing = await conditional.match_for_create(conn, rtype, if_none_exist, rows)
         if existing is not None:
@@ -101,6 +99,15 @@ async def create(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, body:
     version = await repository.create(conn, indexer, resource, rid)
     await policy.check_written(conn, rtype, version.id, "c")
     return WriteOutcome(version, True, warnings)
+
+
+async def prepare_create(conn: AsyncConnection[Any], rtype: str, body: Any,
+                         policy: Policy = OPEN_POLICY) -> tuple[dict[str, Any], tuple[Issue, ...]]:
+    """Everything a create checks before writing: type, body, scope, security labels, R4 validity."""
+    resource = check_body(check_writable(check_type(rtype)), body)
+    policy.predicate(rtype, "c")  # Forbidden when no scope allows creating this type
+    await _check_labels(conn, policy, rtype, None, resource)
+    return resource, validate_or_raise(resource)
 
 
 async def _check_labels(conn: AsyncConnection[Any], policy: Policy, rtype: str, rid: str | None,

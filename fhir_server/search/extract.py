@@ -14,13 +14,13 @@ the reference text (``T/id``, ``.../T/id``), ``Reference.type``, or a contained 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..resources.validation.fhirpath_env import choice_suffixes, compile_expression, resolving, typed_node
 
-__all__ = ["Node", "Extractor", "compile_path", "split_union", "reference_type"]
+__all__ = ["Node", "Extractor", "compile_path", "split_union", "reference_type", "string_leaves"]
 
 # A node is (value, type hint): the hint is the choice suffix (``Quantity``, ``DateTime``)
 # when the value came from a choice element, else None; the index types duck-type the rest.
@@ -269,13 +269,16 @@ def compile_path(parts: list[str], relative: bool = False) -> tuple[Extractor, i
     return union, slow
 
 
-def iter_leaves(value: Any) -> Iterator[Any]:
-    """Every primitive under a JSON value (used by _content)."""
-    if isinstance(value, dict):
-        for v in value.values():
-            yield from iter_leaves(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from iter_leaves(v)
-    else:
-        yield value
+def string_leaves(value: Any, out: list[str]) -> list[str]:
+    """Every string under a JSON value, appended to ``out`` (used by _content; no generator
+    chain per level, which cost as much as the rest of the index extraction)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(reversed(node.values()))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+        elif isinstance(node, str):
+            out.append(node)
+    return out

@@ -14,11 +14,11 @@ from typing import Any
 from psycopg import AsyncConnection, AsyncRawCursor, sql
 
 from ..jsonio import dumps
-from .extract import iter_leaves
+from .extract import string_leaves
 from .registry import FULLTEXT, SearchParam, registry
 from .types import BY_TYPE, COLUMN_TYPES, TABLES, token
 
-__all__ = ["index_resource", "remove_index", "collect_rows", "load_custom_parameters"]
+__all__ = ["index_resource", "index_fresh_resources", "remove_index", "collect_rows", "load_custom_parameters"]
 
 Rows = dict[str, list[tuple[Any, ...]]]
 _TAG = re.compile(r"<[^>]+>")
@@ -70,7 +70,7 @@ def collect_rows(resource_type: str, resource: dict[str, Any]) -> Rows:
 def _texts(resource: dict[str, Any]) -> tuple[str, str]:
     div = (resource.get("text") or {}).get("div") if isinstance(resource.get("text"), dict) else None
     narrative = _TAG.sub(" ", div) if isinstance(div, str) else ""
-    content = " ".join(v for v in iter_leaves(resource) if isinstance(v, str) and not v.startswith("<div"))
+    content = " ".join(v for v in string_leaves(resource, []) if not v.startswith("<div"))
     return narrative[:MAX_CONTENT], (content + " " + narrative)[:MAX_CONTENT]
 
 
@@ -89,6 +89,34 @@ def _insert_cte(i: int, table: str, columns: tuple[str, ...], fresh: bool) -> sq
         " SELECT $1, $2, {select} FROM json_to_recordset($3::json -> {key}) AS u({record}))"
     ).format(i=sql.SQL(str(i)), t=sql.Identifier(table), names=sql.SQL(", ").join(map(sql.Identifier, names)),
              select=select, key=sql.Literal(table), record=record)
+
+
+def _insert_many_cte(i: int, table: str, columns: tuple[str, ...]) -> sql.Composable:
+    """The rows of many fresh resources: each row carries its resource's type and id (t, i)."""
+    names = ("param", "grp", *columns)
+    record = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
+        for c, t in zip(("t", "i", *names), ("text", "text", "text", "integer", *COLUMN_TYPES[table]), strict=True))
+    select = sql.SQL(", ").join(
+        sql.SQL("coalesce(u.{}, {})").format(sql.Identifier(c), sql.SQL(_OPEN[c]))
+        if c in _OPEN and table in ("search_date", "search_number", "search_quantity") else sql.SQL("u.{}").format(
+            sql.Identifier(c)) for c in names)
+    return sql.SQL(
+        "i{i} AS (INSERT INTO {t} (resource_type, id, {names})"
+        " SELECT u.t, u.i, {select} FROM json_to_recordset($1::json -> {key}) AS u({record}))"
+    ).format(i=sql.SQL(str(i)), t=sql.Identifier(table), names=sql.SQL(", ").join(map(sql.Identifier, names)),
+             select=select, key=sql.Literal(table), record=record)
+
+
+@cache
+def _many_statement() -> str:
+    """Index rows of many fresh resources in one statement (one JSON document, ``$1``)."""
+    ctes = [_insert_many_cte(i, t.TABLE, t.COLUMNS) for i, t in enumerate(TABLES)]
+    return sql.SQL(
+        "WITH {ctes} INSERT INTO search_text (resource_type, id, narrative, content)"
+        " SELECT u.t, u.i, to_tsvector('simple', u.n), to_tsvector('simple', u.c)"
+        " FROM json_to_recordset($1::json -> 'search_text') AS u(t text, i text, n text, c text)"
+    ).format(ctes=sql.SQL(", ").join(ctes)).as_string()
 
 
 @cache
@@ -116,6 +144,19 @@ def _rows_document(rows: Rows) -> bytes:
     return dumps(document)
 
 
+def _many_document(resources: list[tuple[str, str, dict[str, Any]]]) -> bytes:
+    document: dict[str, list[dict[str, Any]]] = {table.TABLE: [] for table in TABLES}
+    texts = document["search_text"] = []
+    for rtype, rid, resource in resources:
+        rows = collect_rows(rtype, resource)
+        for table in TABLES:
+            names = ("t", "i", "param", "grp", *table.COLUMNS)
+            document[table.TABLE] += [dict(zip(names, (rtype, rid, *row), strict=True)) for row in rows[table.TABLE]]
+        narrative, content = _texts(resource)
+        texts.append({"t": rtype, "i": rid, "n": narrative, "c": content})
+    return dumps(document)
+
+
 async def load_custom_parameters(conn: AsyncConnection[Any]) -> None:
     """Register the SearchParameter resources stored in the database (once per process)."""
     reg = registry()
@@ -139,6 +180,16 @@ async def index_resource(conn: AsyncConnection[Any], resource_type: str, resourc
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(_statement(fresh),
                           [resource_type, resource_id, _rows_document(rows).decode(), narrative, content])
+
+
+async def index_fresh_resources(conn: AsyncConnection[Any], resources: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Index rows of many resources that have none yet (new ids), in one statement."""
+    await load_custom_parameters(conn)
+    for rtype, _, resource in resources:
+        if rtype == "SearchParameter":
+            registry().add_custom(resource)
+    async with AsyncRawCursor(conn) as cur:
+        await cur.execute(_many_statement(), [_many_document(resources).decode()])
 
 
 @cache

@@ -33,8 +33,10 @@ from typing import Any
 
 from fhir_server.errors import Issue
 from fhir_server.resources.validation import fhirpath_env as env
+from fhir_server.resources.validation.or_guards import guard_or
 
-__all__ = ["InvariantChecker", "UNSUPPORTED", "CORRECTED", "NATIVE", "Scope", "compile_existence"]
+__all__ = ["InvariantChecker", "UNSUPPORTED", "CORRECTED", "NATIVE", "Scope", "compile_existence", "constraint_issue",
+           "ele_1", "is_plain_ele_1", "ELE_1_EXPRESSION"]
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +127,8 @@ class InvariantChecker:
             plan = native
         else:
             evaluated = CORRECTED.get((key, expression), expression)
-            plan = compile_existence(evaluated) or self.fhirpath_plan(key, evaluated)
+            plan = compile_existence(evaluated) or guard_or(evaluated, self.fhirpath_plan(key, evaluated),
+                                                            compile_existence)
         self._plans[(key, expression)] = plan
         return plan
 
@@ -173,14 +176,31 @@ def _issue(constraint: dict[str, Any], location: str) -> Issue:
                  (location,))
 
 
-# --- native invariants -------------------------------------------------------------------
+def constraint_issue(constraint: dict[str, Any], location: str) -> Issue:
+    """The issue for a violated constraint (the same text whoever evaluated it)."""
+    return _issue(constraint, location)
 
-def _ele_1(node: Any, _scope: Scope) -> bool:
+
+ELE_1_EXPRESSION = "hasValue() or (children().count() > id.count())"
+
+
+def is_plain_ele_1(constraint: dict[str, Any]) -> bool:
+    """The core ele-1 exactly as R4 defines it (a profile's variant goes through the checker)."""
+    return constraint.get("key") == "ele-1" and constraint.get("expression") == ELE_1_EXPRESSION
+
+
+def ele_1(node: Any) -> bool:
     """hasValue() or (children().count() > id.count()): a value, or a child besides id."""
     if isinstance(node, dict):
         return any(k != "id" and k != "fhir_comments" and v is not None and v != []
                    for k, v in node.items())
     return node is not None
+
+
+# --- native invariants -------------------------------------------------------------------
+
+def _ele_1(node: Any, _scope: Scope) -> bool:
+    return ele_1(node)
 
 
 def _per_1(node: Any, _scope: Scope) -> bool | None:
@@ -329,7 +349,7 @@ _DOM_3 = (
 # (key, R4 expression) -> implementation; a profile reusing a key with another expression is
 # evaluated normally.
 NATIVE: dict[tuple[str, str], Plan] = {
-    ("ele-1", "hasValue() or (children().count() > id.count())"): _ele_1,
+    ("ele-1", ELE_1_EXPRESSION): _ele_1,
     ("per-1", "start.hasValue().not() or end.hasValue().not() or (start <= end)"): _per_1,
     ("mdd-1", "whenHandedOver.empty() or whenPrepared.empty() or whenHandedOver >= whenPrepared"): _mdd_1,
     ("inv-1", "lastModified.exists().not() or authoredOn.exists().not() or lastModified >= authoredOn"):

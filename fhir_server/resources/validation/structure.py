@@ -15,12 +15,22 @@ from typing import Any
 from ...errors import Issue
 from .bindings import binding_problem
 from .elements import PRIMITIVES, Child, ElementInfo, StructureTable, table_for
-from .invariants import InvariantChecker
+from .invariants import InvariantChecker, constraint_issue, ele_1, is_plain_ele_1
 from .primitives import primitive_problem
 
 __all__ = ["Walker"]
 
 RESOURCE_TYPES_NESTED = ("Resource", "DomainResource")
+_DATATYPE_CONSTRAINTS: dict[str, tuple[dict[str, Any], ...]] = {}
+
+
+def _datatype_constraints(datatype: StructureTable) -> tuple[dict[str, Any], ...]:
+    """A data type's own invariants minus ele-1 (the element using the type checks that one)."""
+    found = _DATATYPE_CONSTRAINTS.get(datatype.name)
+    if found is None:
+        found = _DATATYPE_CONSTRAINTS[datatype.name] = tuple(
+            c for c in datatype.root.constraints if c.get("key") != "ele-1")
+    return found
 
 
 @dataclass
@@ -53,8 +63,13 @@ class Walker:
         self.root = saved
 
     def invariants(self, node: Any, constraints: tuple[dict[str, Any], ...], location: str) -> None:
-        if constraints:
-            self.issues.extend(self.checker.check(node, list(constraints), location, self.root))
+        if not constraints:
+            return
+        if len(constraints) == 1 and is_plain_ele_1(constraints[0]):  # most elements: no checker round
+            if not ele_1(node):
+                self.issues.append(constraint_issue(constraints[0], location))
+            return
+        self.issues.extend(self.checker.check(node, list(constraints), location, self.root))
 
     def complex(self, node: dict[str, Any], table: StructureTable, path: str, location: str,
                 is_resource: bool = False) -> None:
@@ -140,7 +155,7 @@ class Walker:
             self.error("structure", f"Unknown data type {type_code}", location)
             return
         self.complex(value, datatype, datatype.name, location)
-        self.invariants(value, tuple(c for c in datatype.root.constraints if c.get("key") != "ele-1"), location)
+        self.invariants(value, _datatype_constraints(datatype), location)
 
     def bindings_and_references(self, value: Any, child: Child, location: str) -> None:
         info = child.info
