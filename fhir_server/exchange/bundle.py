@@ -85,9 +85,10 @@ async def _existing_result(conn: AsyncConnection[Any], rtype: str, rid: str) -> 
 async def _rewrite_all(conn: AsyncConnection[Any], ctx: BundleContext, entries: list[EntryRequest],
                        full_urls: dict[str, str]) -> None:
     found: set[str] = set()
+    holders: list[dict[str, Any]] = []  # the Reference objects of the resources to be written
     for entry in entries:
         if isinstance(entry.resource, dict):
-            collect_references(entry.resource, found)
+            collect_references(entry.resource, found, holders if entry.method in ("POST", "PUT") else None)
 
     async def resolve(rtype: str, params: list[tuple[str, str]]) -> list[str]:
         from ..search.service import find_ids
@@ -95,9 +96,7 @@ async def _rewrite_all(conn: AsyncConnection[Any], ctx: BundleContext, entries: 
         return await find_ids(conn, rtype, params, 2, extra=ctx.policy.readable(rtype, "s"))
 
     mapping = {**full_urls, **await resolve_conditionals(found - set(full_urls), resolve)}
-    for entry in entries:
-        if isinstance(entry.resource, dict) and entry.method in ("POST", "PUT"):
-            entry.resource = rewrite_references(entry.resource, mapping)
+    rewrite_references(holders, mapping)
 
 
 def _failure(entry: EntryRequest, exc: FhirError) -> FhirError:

@@ -29,8 +29,9 @@ def conditional_reference(value: str) -> tuple[str, list[tuple[str, str]]] | Non
     return head, parse_qsl(query, keep_blank_values=True)
 
 
-def collect_references(node: Any, found: set[str]) -> None:
-    """All Reference.reference strings in a resource (iteratively: resources may be deep)."""
+def collect_references(node: Any, found: set[str], holders: list[dict[str, Any]] | None = None) -> None:
+    """All Reference.reference strings in a resource (iteratively: resources may be deep); with
+    ``holders``, also the objects that carry them, for ``rewrite_references``."""
     stack = [node]
     while stack:
         item = stack.pop()
@@ -38,19 +39,20 @@ def collect_references(node: Any, found: set[str]) -> None:
             ref = item.get("reference")
             if isinstance(ref, str):
                 found.add(ref)
+                if holders is not None:
+                    holders.append(item)
             stack.extend(v for v in item.values() if isinstance(v, dict | list))
         elif isinstance(item, list):
             stack.extend(v for v in item if isinstance(v, dict | list))
 
 
-def _replace(node: Any, mapping: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        out = {k: _replace(v, mapping) if isinstance(v, dict | list) else v for k, v in node.items()}
-        ref = out.get("reference")
-        if isinstance(ref, str) and ref in mapping:
-            out["reference"] = mapping[ref]
-        return out
-    return [_replace(v, mapping) if isinstance(v, dict | list) else v for v in node]
+def rewrite_references(holders: list[dict[str, Any]], mapping: dict[str, str]) -> None:
+    """Replace, in place, each mapped ``reference`` of the objects ``collect_references`` found
+    (the resources belong to the request being processed: no copy is needed)."""
+    for holder in holders:
+        target = mapping.get(holder["reference"])
+        if target is not None:
+            holder["reference"] = target
 
 
 async def resolve_conditionals(references: set[str], resolve: Resolver) -> dict[str, str]:
@@ -68,12 +70,3 @@ async def resolve_conditionals(references: set[str], resolve: Resolver) -> dict[
             raise PreconditionFailed(f"Conditional reference {ref} matches more than one resource")
         mapping[ref] = f"{rtype}/{ids[0]}"
     return mapping
-
-
-def rewrite_references(resource: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
-    """A copy of ``resource`` with mapped references replaced (the input stays untouched)."""
-    if not mapping:
-        return resource
-    rewritten = _replace(resource, mapping)
-    assert isinstance(rewritten, dict)
-    return rewritten

@@ -26,7 +26,12 @@ _OPEN = {"low": "'-infinity'", "high": "'infinity'"}
 MAX_CONTENT = 200_000
 
 
-def _param_rows(param: SearchParam, resource: dict[str, Any], out: Rows) -> None:
+# Rows of one composite component at one focus, shared by the composites that repeat it
+# (Observation's code-value-quantity, code-value-concept, ... all index the same "code").
+ComponentCache = dict[tuple[str, str, int], list[tuple[Any, ...]]]
+
+
+def _param_rows(param: SearchParam, resource: dict[str, Any], out: Rows, cache: ComponentCache) -> None:
     assert param.extract is not None
     nodes = param.extract(resource, resource)
     if not nodes:
@@ -34,7 +39,7 @@ def _param_rows(param: SearchParam, resource: dict[str, Any], out: Rows) -> None
     if param.type == "composite":
         for grp, node in enumerate(nodes):
             if isinstance(node[0], dict):
-                _composite_rows(param, grp, node[0], resource, out)
+                _composite_rows(param, grp, node[0], resource, out, cache)
         return
     kind = BY_TYPE.get(param.type)
     if kind is not None:
@@ -42,12 +47,15 @@ def _param_rows(param: SearchParam, resource: dict[str, Any], out: Rows) -> None
 
 
 def _composite_rows(param: SearchParam, grp: int, focus: dict[str, Any], resource: dict[str, Any],
-                    out: Rows) -> None:
+                    out: Rows, cache: ComponentCache) -> None:
     """Rows for one composite element, only when every component has a value (else it cannot match)."""
     pending = []
     for j, comp in enumerate(param.components):
         kind = BY_TYPE.get(comp.type)
-        rows = kind.index_rows(comp.extract(focus, resource), resource) if kind is not None else []
+        key = (comp.type, comp.expression, id(focus))  # focus objects live as long as the resource
+        rows = cache.get(key)
+        if rows is None:
+            rows = cache[key] = kind.index_rows(comp.extract(focus, resource), resource) if kind is not None else []
         if kind is token:  # :text is not defined on composite components
             rows = [r for r in rows if r[1] is not None or r[0] is not None]
         if not rows:
@@ -61,9 +69,10 @@ def _composite_rows(param: SearchParam, grp: int, focus: dict[str, Any], resourc
 def collect_rows(resource_type: str, resource: dict[str, Any]) -> Rows:
     """Index rows per table: (param, grp, *type columns)."""
     out: Rows = {t.TABLE: [] for t in TABLES}
+    cache: ComponentCache = {}
     for param in registry().for_type(resource_type).values():
         if param.indexed:
-            _param_rows(param, resource, out)
+            _param_rows(param, resource, out, cache)
     return out
 
 

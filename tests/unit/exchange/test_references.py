@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+from typing import Any
 
 import pytest
 
@@ -30,14 +32,18 @@ def test_collect_finds_every_reference() -> None:
     assert found == {"urn:uuid:p", "urn:oid:1.2", "Practitioner?identifier=a|b", "#c1"}
 
 
-def test_rewrite_replaces_references_only_and_copies() -> None:
+def test_rewrite_replaces_references_only_in_place() -> None:
     mapping = {"urn:uuid:p": "Patient/1", "urn:oid:1.2": "Organization/2"}
-    out = rewrite_references(RESOURCE, mapping)
+    out = copy.deepcopy(RESOURCE)
+    holders: list[dict[str, Any]] = []
+    collect_references(out, set(), holders)
+    rewrite_references(holders, mapping)
     assert out["subject"] == {"reference": "Patient/1"}
     assert out["extension"][0]["valueReference"] == {"reference": "Patient/1"}
     assert out["contained"][0]["target"] == [{"reference": "Organization/2"}]
     assert out["note"] == [{"text": "urn:uuid:p"}]  # a string that is not a Reference stays as written
-    assert RESOURCE["subject"] == {"reference": "urn:uuid:p"}
+    # unmapped references (conditional ones resolved elsewhere, local "#c1") are left as they are
+    assert {h["reference"] for h in holders} == {"Patient/1", "Organization/2", "Practitioner?identifier=a|b", "#c1"}
 
 
 def test_conditional_reference_parsing() -> None:
