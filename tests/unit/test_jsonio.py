@@ -34,3 +34,14 @@ def test_depth_limit() -> None:
     check_depth({"a": [{"b": 1}]}, 3)
     with pytest.raises(BadRequest):
         check_depth({"a": [{"b": {}}]}, 3)
+
+
+def test_one_lossy_number_sends_the_whole_body_to_decimal() -> None:
+    value = parse_json(b'{"v":443.8704922906763,"w":[1.50]}')
+    assert value["w"] == [Decimal("1.50")]
+    assert dumps(value) == b'{"v":443.8704922906763,"w":[1.50]}'
+
+
+def test_numbers_in_one_array_keep_their_text() -> None:
+    value = parse_json(b'{"w":[443.8704922906763,1.50]}')
+    assert dumps(value) == b'{"w":[443.8704922906763,1.50]}'
