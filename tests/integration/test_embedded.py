@@ -1,0 +1,49 @@
+"""The embedded PostgreSQL starts with settings for a write-heavy FHIR server, on its first start.
+
+initdb's defaults (128 MB of shared buffers, a checkpoint every 1 GB of WAL) halve bulk-ingest
+speed at a few hundred thousand resources (bench/README.md); the embedded server raises them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+SCRIPT = """
+import json, sys
+from pathlib import Path
+import psycopg
+from fhir_server.embedded import start_embedded
+url = start_embedded(Path(sys.argv[1]), "probe")
+with psycopg.connect(url) as conn:
+    rows = conn.execute("SELECT name, setting, unit FROM pg_settings WHERE name IN"
+                        " ('shared_buffers', 'max_wal_size', 'checkpoint_timeout')").fetchall()
+print(json.dumps({name: [setting, unit] for name, setting, unit in rows}))
+"""
+
+
+def _settings_in_new_process(data_dir: Path) -> dict[str, list[str]]:
+    done = subprocess.run([sys.executable, "-c", SCRIPT, str(data_dir)], capture_output=True, text=True,
+                          timeout=120, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_first_start_applies_the_settings_and_later_starts_keep_them() -> None:
+    ram_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // (1024 * 1024)
+    buffers_mb = min(2048, max(128, ram_mb // 4))
+    expected = {"shared_buffers": [str(buffers_mb * 1024 // 8), "8kB"],  # in 8 kB pages
+                "max_wal_size": ["2048", "MB"], "checkpoint_timeout": ["900", "s"]}
+    parent = Path(tempfile.mkdtemp(prefix="fhiremb-", dir="/tmp"))
+    data_dir = parent / "pg"
+    try:
+        assert _settings_in_new_process(data_dir) == expected  # a new directory: restarted at once
+        assert _settings_in_new_process(data_dir) == expected  # the next start reads them from its config
+        stopped = subprocess.run(["pgrep", "-f", str(data_dir)], capture_output=True, text=True)
+        assert stopped.stdout.strip() == ""  # the last process using it stopped it on exit
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
