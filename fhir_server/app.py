@@ -39,7 +39,7 @@ from .render import fhir_response
 from .request_id import RequestIdMiddleware
 from .resources import capability, history_routes
 from .resources import router as resource_router
-from .resources.fast_read import FastReadMiddleware
+from .resources.hot_paths import HotPathMiddleware
 from .resources.operations import everything as everything_operation
 from .resources.operations import validate as validate_operation
 from .resources.service import ResourceService
@@ -153,8 +153,8 @@ def create_app(settings: Settings) -> FastAPI:
     # is safe: nothing here relies on cookies (the login pages' cookie never authorizes the API).
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_credentials=False,
                        allow_headers=CORS_REQUEST_HEADERS, expose_headers=CORS_EXPOSED_HEADERS, max_age=600)
-    # Plain reads are answered here, inside the request id and before CORS, audit and routing.
-    app.add_middleware(FastReadMiddleware, trail_of=lambda: getattr(app.state, "audit", None))
+    # Plain reads and creates are answered here, inside the request id, before CORS, audit and routing.
+    app.add_middleware(HotPathMiddleware, trail_of=lambda: getattr(app.state, "audit", None))
     app.add_middleware(RequestIdMiddleware)
     _install_error_handlers(app)
 

@@ -9,7 +9,7 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from ..render import fhir_response
+from ..render import fhir_response, negotiate
 from ..resources.body import read_json_body
 from ..resources.versions import format_instant
 from ..smart_auth.policy import policy_of
@@ -56,6 +56,7 @@ def _response_bundle(kind: str, base: str, entries: list[EntryRequest], results:
 @router.post("/")
 @router.post("")
 async def batch_or_transaction(request: Request) -> Response:
+    negotiate(request)  # 406 before the bundle runs, never after its commit
     settings = request.app.state.settings
     kind, entries = parse_entries(await read_json_body(request), settings.public_base, settings.max_bundle_entries)
     ctx = BundleContext(request.app.state.db, request.app.state.resources.indexer, settings.public_base,

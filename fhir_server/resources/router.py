@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from ..errors import BadRequest, Issue, operation_outcome
 from ..jsonio import parse_json
-from ..render import check_content_type, fhir_response
+from ..render import check_content_type, fhir_response, negotiate
 from ..smart_auth.policy import policy_of
 from . import patch as patching
 from .body import read_json_body
@@ -134,6 +134,7 @@ async def vread(request: Request, resource_type: str, resource_id: str, version_
 @hot_router.post("/{resource_type:fhirtype}")
 @router.post("/{resource_type}")
 async def create(request: Request, resource_type: str) -> Response:
+    negotiate(request)  # 406 before the write, never after its commit
     check_type(resource_type)
     body = await read_json_body(request)
     outcome = await _service(request).create(resource_type, body, request.headers.get("if-none-exist"),
@@ -145,6 +146,7 @@ async def create(request: Request, resource_type: str) -> Response:
 
 @router.put("/{resource_type}/{resource_id}")
 async def update(request: Request, resource_type: str, resource_id: str) -> Response:
+    negotiate(request)  # 406 before the write, never after its commit
     check_type(resource_type)
     body = await read_json_body(request)
     outcome = await _service(request).update(resource_type, resource_id, body, _if_match(request),
@@ -154,6 +156,7 @@ async def update(request: Request, resource_type: str, resource_id: str) -> Resp
 
 @router.put("/{resource_type}")
 async def conditional_update(request: Request, resource_type: str) -> Response:
+    negotiate(request)  # 406 before the write, never after its commit
     check_type(resource_type)
     query = _query_params(request)
     if not query:
@@ -177,6 +180,7 @@ async def _patch_function(request: Request) -> Callable[[dict[str, Any]], dict[s
 
 @router.patch("/{resource_type}/{resource_id}")
 async def patch(request: Request, resource_type: str, resource_id: str) -> Response:
+    negotiate(request)  # 406 before the write, never after its commit
     check_type(resource_type)
     apply = await _patch_function(request)
     outcome = await _service(request).patch(resource_type, resource_id, None, apply, _if_match(request),
@@ -186,6 +190,7 @@ async def patch(request: Request, resource_type: str, resource_id: str) -> Respo
 
 @router.patch("/{resource_type}")
 async def conditional_patch(request: Request, resource_type: str) -> Response:
+    negotiate(request)  # 406 before the write, never after its commit
     check_type(resource_type)
     query = _query_params(request)
     if not query:
@@ -206,6 +211,7 @@ def _deleted_response(request: Request, message: str, version: Version | None) -
 
 @router.delete("/{resource_type}/{resource_id}")
 async def delete(request: Request, resource_type: str, resource_id: str) -> Response:
+    negotiate(request)  # 406 before the write, never after its commit
     version = await _service(request).delete(resource_type, resource_id, _if_match(request), policy_of(request))
     if version is None:
         return _deleted_response(request, f"{resource_type}/{resource_id} does not exist: nothing to delete",
@@ -216,6 +222,7 @@ async def delete(request: Request, resource_type: str, resource_id: str) -> Resp
 
 @router.delete("/{resource_type}")
 async def conditional_delete(request: Request, resource_type: str) -> Response:
+    negotiate(request)  # 406 before the write, never after its commit
     check_type(resource_type)
     query = _query_params(request)
     if not query:

@@ -1,4 +1,4 @@
-"""The read hot path (resources/fast_read.py) answers exactly as the routed read does.
+"""The hot paths (resources/hot_paths.py) answer exactly as the routed read and create do.
 
 A plain ``GET /fhir/Type/id`` is served below the framework; anything unusual is handed to
 the full stack. Each test compares a plain read with the same read forced through the routed
@@ -8,10 +8,12 @@ that a request the hot path must not answer still gets the spec's answer.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import httpx
 import pytest
 
-from fhir_server.resources.fast_read import FastReadMiddleware
+from fhir_server.resources.hot_paths import HotPathMiddleware
 
 PATIENT = {"resourceType": "Patient", "name": [{"family": "Fastpath"}], "gender": "other"}
 
@@ -105,6 +107,77 @@ def test_middleware_ignores_non_http_scopes() -> None:
 
     import asyncio
 
-    middleware = FastReadMiddleware(inner, trail_of=lambda: None)  # type: ignore[arg-type]
+    middleware = HotPathMiddleware(inner, trail_of=lambda: None)  # type: ignore[arg-type]
     asyncio.run(middleware({"type": "lifespan"}, None, None))  # type: ignore[arg-type]
     assert seen == ["lifespan"]
+
+
+def _count(client: httpx.Client, family: str) -> int:
+    bundle = client.get("/Patient", params={"family:exact": family, "_total": "accurate", "_count": "0"}).json()
+    return int(bundle["total"])
+
+
+def test_plain_create_answers_as_the_routed_create(client: httpx.Client, server_url: str) -> None:
+    body = {"resourceType": "Patient", "name": [{"family": "HotCreate"}]}
+    response = client.post("/Patient", json=body, headers={"X-Request-Id": "hot-create-1"})
+    assert response.status_code == 201
+    created = response.json()
+    assert response.headers["location"] == f"{server_url}/Patient/{created['id']}/_history/1"
+    assert response.headers["etag"] == 'W/"1"'
+    assert response.headers["content-type"] == "application/fhir+json; charset=utf-8"
+    assert response.headers["x-request-id"] == "hot-create-1"
+    assert created["name"] == body["name"] and created["meta"]["versionId"] == "1"
+    assert client.get(f"/Patient/{created['id']}").json()["name"] == body["name"]
+
+
+def test_prefer_minimal_and_operation_outcome(client: httpx.Client) -> None:
+    body = {"resourceType": "Patient", "name": [{"family": "HotPrefer"}]}
+    minimal = client.post("/Patient", json=body, headers={"Prefer": "return=minimal"})
+    assert minimal.status_code == 201 and minimal.content == b"" and minimal.headers["location"]
+    outcome = client.post("/Patient", json=body, headers={"Prefer": "return=OperationOutcome"})
+    assert outcome.status_code == 201 and outcome.json()["resourceType"] == "OperationOutcome"
+
+
+@pytest.mark.parametrize(("content", "headers", "status"), [
+    (b'{"resourceType": "Patient", "name": [{"family": "HotBad"}', {"Content-Type": "application/fhir+json"}, 400),
+    (b'{"resourceType": "Patient", "name": [{"family": "HotBad"}], "gender": "x"}',
+     {"Content-Type": "application/fhir+json"}, 422),
+    (b'{"resourceType": "Patient", "name": [{"family": "HotBad"}]}', {"Content-Type": "text/plain"}, 415),
+    (b'{"resourceType": "Patient", "name": [{"family": "HotBad"}]}',
+     {"Content-Type": "application/fhir+json", "Accept": "application/fhir+xml"}, 406),
+    (b'{"resourceType": "Observation", "name": [{"family": "HotBad"}]}',
+     {"Content-Type": "application/fhir+json"}, 400),
+])
+def test_refused_creates_change_nothing(client: httpx.Client, content: bytes, headers: dict[str, str],
+                                        status: int) -> None:
+    response = client.post("/Patient", content=content, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert _count(client, "HotBad") == 0
+
+
+def test_unknown_type_create_is_404(client: httpx.Client) -> None:
+    response = client.post("/NoSuchType", json={"resourceType": "NoSuchType"})
+    assert response.status_code == 404
+    assert response.json()["resourceType"] == "OperationOutcome"
+
+
+def test_chunked_create_goes_through_the_full_stack(client: httpx.Client) -> None:
+    payload = b'{"resourceType": "Patient", "name": [{"family": "HotChunked"}]}'
+
+    def chunks() -> Iterator[bytes]:
+        yield payload[:10]
+        yield payload[10:]
+
+    response = client.post("/Patient", content=chunks(), headers={"Content-Type": "application/fhir+json"})
+    assert response.status_code == 201
+    assert _count(client, "HotChunked") == 1
+
+
+def test_unacceptable_transaction_runs_nothing(client: httpx.Client) -> None:
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:1", "resource": {"resourceType": "Patient", "name": [{"family": "HotBundle406"}]},
+         "request": {"method": "POST", "url": "Patient"}}]}
+    response = client.post("", json=bundle, headers={"Accept": "application/fhir+xml"})
+    assert response.status_code == 406
+    assert _count(client, "HotBundle406") == 0
