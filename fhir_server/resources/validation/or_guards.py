@@ -19,7 +19,7 @@ A guard answers True or "don't know" (None), never False: the full expression de
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = ["guard_or", "split_top_level_or"]
@@ -29,26 +29,31 @@ _LEADING_NAME = re.compile(r"[a-z][A-Za-z0-9]*")
 _LOOSE_OPERATORS = ("xor", "implies")
 
 
-def split_top_level_or(expression: str) -> list[str] | None:
-    """The operands of a top-level ``or`` chain, or None if the expression is not one."""
-    operands, depth, quote, start, i = [], 0, False, 0, 0
-    words: list[str] = []
-    while i < len(expression):
-        ch = expression[i]
-        if ch == "'" and (i == 0 or expression[i - 1] != "\\"):
+def _top_level(text: str) -> Iterator[int]:
+    """Positions of the characters outside parentheses and 'quoted strings'."""
+    depth, quote = 0, False
+    for i, ch in enumerate(text):
+        if ch == "'" and (i == 0 or text[i - 1] != "\\"):
             quote = not quote
         elif not quote and ch == "(":
             depth += 1
         elif not quote and ch == ")":
             depth -= 1
-        elif not quote and depth == 0 and ch == " ":
-            word = re.match(r"\s*([a-z]+)\s", expression[i:])
-            if word is not None:
-                words.append(word.group(1))
-                if word.group(1) == "or":
-                    operands.append(expression[start:i].strip())
-                    start = i + word.end() - 1
-        i += 1
+        elif not quote and depth == 0:
+            yield i
+
+
+def split_top_level_or(expression: str) -> list[str] | None:
+    """The operands of a top-level ``or`` chain, or None if the expression is not one."""
+    operands, words, start = [], [], 0
+    for i in _top_level(expression):
+        word = re.match(r"\s+([a-z]+)\s", expression[i:]) if expression[i] == " " else None
+        if word is None or i < start:
+            continue
+        words.append(word.group(1))
+        if word.group(1) == "or":
+            operands.append(expression[start:i].strip())
+            start = i + word.end() - 1
     operands.append(expression[start:].strip())
     if len(operands) < 2 or any(w in _LOOSE_OPERATORS for w in words) or not all(operands):
         return None
@@ -75,17 +80,7 @@ def _absent_path_empty(operand: str) -> Plan | None:
 
 
 def _has_top_level_space(text: str) -> bool:
-    depth, quote = 0, False
-    for i, ch in enumerate(text):
-        if ch == "'" and (i == 0 or text[i - 1] != "\\"):
-            quote = not quote
-        elif not quote and ch == "(":
-            depth += 1
-        elif not quote and ch == ")":
-            depth -= 1
-        elif not quote and depth == 0 and ch.isspace():
-            return True
-    return False
+    return any(text[i].isspace() for i in _top_level(text))
 
 
 def guard_or(expression: str, fallback: Plan, compile_operand: Callable[[str], Plan | None]) -> Plan:
