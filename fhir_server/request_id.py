@@ -7,15 +7,14 @@ a 500 OperationOutcome naming the request id (logged with its traceback, never s
 
 from __future__ import annotations
 
-import itertools
 import logging
-import os
 import re
-import uuid
 from contextvars import ContextVar
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .ids import next_unique
 
 __all__ = ["RequestIdMiddleware", "current_request_id"]
 
@@ -27,23 +26,8 @@ _SANE = re.compile(rb"^[A-Za-z0-9._\-]{1,128}$")
 MAX_HEADER_BYTES = 32 * 1024
 
 
-# Random per process (a forked child draws its own), then a counter: unique, and no system
-# call per request as uuid4 makes.
-_PREFIX = ""
-_COUNTER = itertools.count(1)
-
-
-def _reseed() -> None:
-    global _PREFIX, _COUNTER
-    _PREFIX, _COUNTER = uuid.uuid4().hex[:16], itertools.count(1)
-
-
-_reseed()
-os.register_at_fork(after_in_child=_reseed)
-
-
 def _new_request_id() -> str:
-    return f"{_PREFIX}{next(_COUNTER):016x}"
+    return f"{next_unique():032x}"
 
 
 def current_request_id() -> str:

@@ -8,12 +8,11 @@ touches the database.
 from __future__ import annotations
 
 import base64
-import itertools
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..ids import next_unique
 from ..resources.versions import format_instant, now_instant
 
 __all__ = ["AuditRecord", "build_audit_record", "ACTIONS"]
@@ -33,25 +32,8 @@ DCM = "http://dicom.nema.org/resources/ontology/DCM"
 BALP_ENTITY = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType"
 
 
-# Record ids: a random 64-bit prefix per process and a counter (uuid4 costs a system call per id,
-# and read auditing makes one id per request); still unique across processes and restarts. A
-# forked child (worker pools) draws its own prefix, or parent and child would repeat ids.
-_PREFIX = 0
-_COUNTER = itertools.count()
-
-
-def _reseed() -> None:
-    global _PREFIX, _COUNTER
-    _PREFIX = int.from_bytes(os.urandom(8), "big") << 64
-    _COUNTER = itertools.count(int.from_bytes(os.urandom(4), "big"))
-
-
-_reseed()
-os.register_at_fork(after_in_child=_reseed)
-
-
 def new_record_id() -> str:
-    digits = f"{_PREFIX | next(_COUNTER):032x}"  # the UUID text form, without building a UUID object
+    digits = f"{next_unique():032x}"  # the UUID text form, without building a UUID object
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 

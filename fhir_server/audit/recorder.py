@@ -24,21 +24,15 @@ INSERT = ("INSERT INTO audit_event (id, recorded, action, subtype, outcome, clie
           " entity_refs, request_id, content) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)")
 
 
-def _row(record: AuditRecord) -> tuple[Any, ...]:
+def _row(record: AuditRecord, array: Callable[[tuple[str, ...]], Any] = list) -> tuple[Any, ...]:
     return (record.id, record.recorded, record.action, record.subtype, record.outcome, record.client_id,
-            record.user_ref, list(record.patient_refs), list(record.entity_refs), record.request_id,
+            record.user_ref, array(record.patient_refs), array(record.entity_refs), record.request_id,
             dumps(record.content).decode())
 
 
 def _array_literal(values: tuple[str, ...]) -> str:
     """A text[] in PostgreSQL's input syntax (COPY parses it; psycopg's list dumper is slow Python)."""
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
-
-
-def _copy_row(record: AuditRecord) -> tuple[Any, ...]:
-    return (record.id, record.recorded, record.action, record.subtype, record.outcome, record.client_id,
-            record.user_ref, _array_literal(record.patient_refs), _array_literal(record.entity_refs),
-            record.request_id, dumps(record.content).decode())
 
 
 COPY = ("COPY audit_event (id, recorded, action, subtype, outcome, client_id, user_ref, patient_refs,"
@@ -55,7 +49,7 @@ async def insert_records(conn: AsyncConnection[Any], records: list[AuditRecord])
             return
         async with cur.copy(COPY) as copy:  # batches from the read buffer: one COPY, not N inserts
             for record in records:
-                await copy.write_row(_copy_row(record))
+                await copy.write_row(_row(record, _array_literal))
 
 
 class AuditRecorder:

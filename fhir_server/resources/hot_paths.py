@@ -38,8 +38,9 @@ __all__ = ["HotPathMiddleware"]
 # The same shapes as the routed interactions' path convertors (router._TypeConvertor, _IdConvertor).
 _READ_PATH = re.compile(r"/fhir/([A-Z][A-Za-z]{1,63})/([A-Za-z0-9.\-]{1,64})")
 _CREATE_PATH = re.compile(r"/fhir/([A-Z][A-Za-z]{1,63})")
-# Headers that make a read something else: conditional reads, CORS (the CORS middleware answers).
-_HANDED_OVER = frozenset({b"if-none-match", b"if-modified-since", b"origin"})
+# Headers that make a request something else: CORS (the CORS middleware answers), conditional reads.
+_CREATE_HANDED_OVER = frozenset({b"origin"})
+_READ_HANDED_OVER = frozenset({b"origin", b"if-none-match", b"if-modified-since"})
 
 
 class HotPathMiddleware:
@@ -61,8 +62,8 @@ class HotPathMiddleware:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length", b"")
         limit: int = scope["app"].state.settings.max_body_bytes
-        if b"origin" in headers or not length.isdigit() or int(length) > limit or not _negotiable(headers):
-            await self.app(scope, receive, send)  # CORS, chunked or oversized bodies, 406: the full stack
+        if _media(headers, _CREATE_HANDED_OVER) is None or not length.isdigit() or int(length) > limit:
+            await self.app(scope, receive, send)  # CORS, 406, chunked or oversized bodies: the full stack
             return
         body = await _read_body(receive)
         if body is None:  # the client went away
@@ -78,15 +79,11 @@ class HotPathMiddleware:
         await response(scope, replay, send)
 
     async def _read(self, scope: Scope, rtype: str, rid: str, send: Send) -> bool:
-        accept = None
-        for name, value in scope["headers"]:
-            if name in _HANDED_OVER:
-                return False
-            if name == b"accept":
-                accept = value.decode("latin-1")
+        media = _media(dict(scope["headers"]), _READ_HANDED_OVER)
+        if media is None:
+            return False
         request = Request(scope)
         try:
-            media = negotiate_media(None, accept)
             policy = await bind_policy(request)
             version = await request.app.state.resources.read(rtype, rid, policy)
         except FhirError:
@@ -98,13 +95,16 @@ class HotPathMiddleware:
         return True
 
 
-def _negotiable(headers: dict[bytes, bytes]) -> bool:
+def _media(headers: dict[bytes, bytes], handed_over: frozenset[bytes]) -> str | None:
+    """The response media type, or None when the request belongs to the full stack (one of the
+    ``handed_over`` headers, or an Accept it must answer with 406)."""
+    if not handed_over.isdisjoint(headers):
+        return None
     accept = headers.get(b"accept")
     try:
-        negotiate_media(None, accept.decode("latin-1") if accept is not None else None)
+        return negotiate_media(None, accept.decode("latin-1") if accept is not None else None)
     except FhirError:
-        return False
-    return True
+        return None
 
 
 async def _read_body(receive: Receive) -> bytes | None:

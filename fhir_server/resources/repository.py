@@ -187,15 +187,18 @@ async def create_many(conn: AsyncConnection[Any], indexer: Indexer,
                       items: list[tuple[dict[str, Any], str]]) -> list[Version]:
     """Create many resources with ids assigned beforehand (a transaction bundle's creates):
     the same rows as ``create`` for each, written by two statements for the whole list."""
-    stamped = [(_stamp(resource, rid, 1), rid) for resource, rid in items]
-    bodies = [dumps(resource) for (resource, _), _ in stamped]
-    rows = [{"t": resource["resourceType"], "i": rid, "lu": format_instant(moment), "c": orjson.Fragment(body)}
-            for ((resource, moment), rid), body in zip(stamped, bodies, strict=True)]
+    rows: list[dict[str, Any]] = []
+    indexed: list[tuple[str, str, dict[str, Any]]] = []
+    versions: list[Version] = []
+    for resource, rid in items:
+        content, moment = _stamp(resource, rid, 1)
+        rtype, body = content["resourceType"], dumps(content)
+        rows.append({"t": rtype, "i": rid, "lu": format_instant(moment), "c": orjson.Fragment(body)})
+        indexed.append((rtype, rid, content))
+        versions.append(Version(rtype, rid, 1, moment, False, body, "POST"))
     await conn.execute(_WRITE_MANY, (dumps(rows).decode(),))
-    await indexer.index_fresh_resources(conn, [(resource["resourceType"], rid, resource)
-                                               for (resource, _), rid in stamped])
-    return [Version(resource["resourceType"], rid, 1, moment, False, body, "POST")
-            for ((resource, moment), rid), body in zip(stamped, bodies, strict=True)]
+    await indexer.index_fresh_resources(conn, indexed)
+    return versions
 
 
 async def update(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any], rid: str,

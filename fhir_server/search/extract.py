@@ -18,7 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..resources.validation.fhirpath_env import choice_suffixes, compile_expression, resolving, typed_node
+from ..resources.validation.fhirpath_env import (
+    choice_suffixes,
+    compile_expression,
+    resolving,
+    top_level_positions,
+    typed_node,
+)
 
 __all__ = ["Node", "Extractor", "compile_path", "split_union", "reference_type", "string_leaves"]
 
@@ -39,15 +45,9 @@ _INDEX = re.compile(rf"^(?P<name>{_IDENT})\[(?P<index>\d+)\]$")
 
 def split_union(expression: str) -> list[str]:
     """Split on top-level ``|`` (outside parentheses and quotes)."""
-    parts, depth, quote, start = [], 0, False, 0
-    for i, ch in enumerate(expression):
-        if ch == "'" and (i == 0 or expression[i - 1] != "\\"):
-            quote = not quote
-        elif not quote and ch == "(":
-            depth += 1
-        elif not quote and ch == ")":
-            depth -= 1
-        elif not quote and depth == 0 and ch == "|":
+    parts, start = [], 0
+    for i in top_level_positions(expression):
+        if expression[i] == "|":
             parts.append(expression[start:i].strip())
             start = i + 1
     parts.append(expression[start:].strip())

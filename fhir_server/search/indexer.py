@@ -83,36 +83,27 @@ def _texts(resource: dict[str, Any]) -> tuple[str, str]:
     return narrative[:MAX_CONTENT], (content + " " + narrative)[:MAX_CONTENT]
 
 
-def _insert_cte(i: int, table: str, columns: tuple[str, ...], fresh: bool) -> sql.Composable:
+def _insert_cte(i: int, table: str, columns: tuple[str, ...], *, delete: bool, many: bool) -> sql.Composable:
+    """The INSERT (after a DELETE of the old rows when ``delete``) of one table's index rows.
+
+    One resource: its type and id are ``$1``/``$2``, the rows document ``$3``. ``many``: the rows
+    of several fresh resources, each row carrying its resource's type and id (``t``, ``i``), in ``$1``.
+    """
+    keys = ("t", "i") if many else ()
     names = ("param", "grp", *columns)
     record = sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
-        for c, t in zip(names, ("text", "integer", *COLUMN_TYPES[table]), strict=True))
+        for c, t in zip((*keys, *names), (*("text",) * len(keys), "text", "integer", *COLUMN_TYPES[table]),
+                        strict=True))
     select = sql.SQL(", ").join(
         sql.SQL("coalesce(u.{}, {})").format(sql.Identifier(c), sql.SQL(_OPEN[c]))
         if c in _OPEN and table in ("search_date", "search_number", "search_quantity") else sql.SQL("u.{}").format(
             sql.Identifier(c)) for c in names)
-    delete = "" if fresh else "d{i} AS (DELETE FROM {t} WHERE resource_type = $1 AND id = $2), "
+    prefix = "d{i} AS (DELETE FROM {t} WHERE resource_type = $1 AND id = $2), " if delete else ""
+    source = "u.t, u.i, {select} FROM json_to_recordset($1::json" if many else \
+        "$1, $2, {select} FROM json_to_recordset($3::json"
     return sql.SQL(
-        delete + "i{i} AS (INSERT INTO {t} (resource_type, id, {names})"
-        " SELECT $1, $2, {select} FROM json_to_recordset($3::json -> {key}) AS u({record}))"
-    ).format(i=sql.SQL(str(i)), t=sql.Identifier(table), names=sql.SQL(", ").join(map(sql.Identifier, names)),
-             select=select, key=sql.Literal(table), record=record)
-
-
-def _insert_many_cte(i: int, table: str, columns: tuple[str, ...]) -> sql.Composable:
-    """The rows of many fresh resources: each row carries its resource's type and id (t, i)."""
-    names = ("param", "grp", *columns)
-    record = sql.SQL(", ").join(
-        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
-        for c, t in zip(("t", "i", *names), ("text", "text", "text", "integer", *COLUMN_TYPES[table]), strict=True))
-    select = sql.SQL(", ").join(
-        sql.SQL("coalesce(u.{}, {})").format(sql.Identifier(c), sql.SQL(_OPEN[c]))
-        if c in _OPEN and table in ("search_date", "search_number", "search_quantity") else sql.SQL("u.{}").format(
-            sql.Identifier(c)) for c in names)
-    return sql.SQL(
-        "i{i} AS (INSERT INTO {t} (resource_type, id, {names})"
-        " SELECT u.t, u.i, {select} FROM json_to_recordset($1::json -> {key}) AS u({record}))"
+        prefix + "i{i} AS (INSERT INTO {t} (resource_type, id, {names}) SELECT " + source + " -> {key}) AS u({record}))"
     ).format(i=sql.SQL(str(i)), t=sql.Identifier(table), names=sql.SQL(", ").join(map(sql.Identifier, names)),
              select=select, key=sql.Literal(table), record=record)
 
@@ -120,7 +111,7 @@ def _insert_many_cte(i: int, table: str, columns: tuple[str, ...]) -> sql.Compos
 @cache
 def _many_statement() -> str:
     """Index rows of many fresh resources in one statement (one JSON document, ``$1``)."""
-    ctes = [_insert_many_cte(i, t.TABLE, t.COLUMNS) for i, t in enumerate(TABLES)]
+    ctes = [_insert_cte(i, t.TABLE, t.COLUMNS, delete=False, many=True) for i, t in enumerate(TABLES)]
     return sql.SQL(
         "WITH {ctes} INSERT INTO search_text (resource_type, id, narrative, content)"
         " SELECT u.t, u.i, to_tsvector('simple', u.n), to_tsvector('simple', u.c)"
@@ -137,7 +128,7 @@ def _statement(fresh: bool) -> str:
     A ``fresh`` resource (a new id, or one whose last version was a deletion) has no index rows
     to delete: its statement skips the per-table DELETEs.
     """
-    ctes = [_insert_cte(i, t.TABLE, t.COLUMNS, fresh) for i, t in enumerate(TABLES)]
+    ctes = [_insert_cte(i, t.TABLE, t.COLUMNS, delete=not fresh, many=False) for i, t in enumerate(TABLES)]
     return sql.SQL(
         "WITH {ctes} INSERT INTO search_text (resource_type, id, narrative, content)"
         " VALUES ($1, $2, to_tsvector('simple', $4), to_tsvector('simple', $5))"
@@ -145,11 +136,18 @@ def _statement(fresh: bool) -> str:
     ).format(ctes=sql.SQL(", ").join(ctes)).as_string()
 
 
-def _rows_document(rows: Rows) -> bytes:
-    document = {}
+def _row_objects(rows: Rows, document: dict[str, list[dict[str, Any]]], ident: tuple[str, str] | None = None) -> None:
+    """Append each table's rows to ``document`` as objects named like the columns (with the
+    resource's type and id as ``t``/``i`` when ``ident`` is given)."""
+    keys = ("t", "i") if ident else ()
     for table in TABLES:
-        names = ("param", "grp", *table.COLUMNS)
-        document[table.TABLE] = [dict(zip(names, row, strict=True)) for row in rows[table.TABLE]]
+        names = (*keys, "param", "grp", *table.COLUMNS)
+        document[table.TABLE] += [dict(zip(names, (*(ident or ()), *row), strict=True)) for row in rows[table.TABLE]]
+
+
+def _rows_document(rows: Rows) -> bytes:
+    document: dict[str, list[dict[str, Any]]] = {table.TABLE: [] for table in TABLES}
+    _row_objects(rows, document)
     return dumps(document)
 
 
@@ -157,10 +155,7 @@ def _many_document(resources: list[tuple[str, str, dict[str, Any]]]) -> bytes:
     document: dict[str, list[dict[str, Any]]] = {table.TABLE: [] for table in TABLES}
     texts = document["search_text"] = []
     for rtype, rid, resource in resources:
-        rows = collect_rows(rtype, resource)
-        for table in TABLES:
-            names = ("t", "i", "param", "grp", *table.COLUMNS)
-            document[table.TABLE] += [dict(zip(names, (rtype, rid, *row), strict=True)) for row in rows[table.TABLE]]
+        _row_objects(collect_rows(rtype, resource), document, (rtype, rid))
         narrative, content = _texts(resource)
         texts.append({"t": rtype, "i": rid, "n": narrative, "c": content})
     return dumps(document)
@@ -178,12 +173,18 @@ async def load_custom_parameters(conn: AsyncConnection[Any]) -> None:
         reg.add_custom(content)
 
 
+async def _register_parameters(conn: AsyncConnection[Any], resources: list[tuple[str, dict[str, Any]]]) -> None:
+    """Custom SearchParameters: the stored ones once per process, and any being written now."""
+    await load_custom_parameters(conn)
+    for rtype, resource in resources:
+        if rtype == "SearchParameter":
+            registry().add_custom(resource)
+
+
 async def index_resource(conn: AsyncConnection[Any], resource_type: str, resource_id: str,
                          resource: dict[str, Any], fresh: bool = False) -> None:
     """Replace all index rows of one resource (inside the caller's transaction); ``fresh``: it has none yet."""
-    await load_custom_parameters(conn)
-    if resource_type == "SearchParameter":
-        registry().add_custom(resource)
+    await _register_parameters(conn, [(resource_type, resource)])
     rows = collect_rows(resource_type, resource)
     narrative, content = _texts(resource)
     async with AsyncRawCursor(conn) as cur:
@@ -193,10 +194,7 @@ async def index_resource(conn: AsyncConnection[Any], resource_type: str, resourc
 
 async def index_fresh_resources(conn: AsyncConnection[Any], resources: list[tuple[str, str, dict[str, Any]]]) -> None:
     """Index rows of many resources that have none yet (new ids), in one statement."""
-    await load_custom_parameters(conn)
-    for rtype, _, resource in resources:
-        if rtype == "SearchParameter":
-            registry().add_custom(resource)
+    await _register_parameters(conn, [(rtype, resource) for rtype, _, resource in resources])
     async with AsyncRawCursor(conn) as cur:
         await cur.execute(_many_statement(), [_many_document(resources).decode()])
 

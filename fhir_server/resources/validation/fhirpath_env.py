@@ -29,7 +29,7 @@ from fhirpathpy.models import models
 __all__ = [
     "R4_MODEL", "UCUM", "CompiledPath", "compile_expression", "evaluate", "typed_node",
     "locate", "json_child_type", "choice_suffixes", "resolving", "html_checks",
-    "html_has_content", "parse_xhtml",
+    "html_has_content", "parse_xhtml", "top_level_positions",
 ]
 
 R4_MODEL: dict[str, Any] = models["r4"]
@@ -39,6 +39,21 @@ UCUM = "http://unitsofmeasure.org"
 TypeInfo.model = R4_MODEL  # type: ignore[assignment]
 
 CompiledPath = Callable[..., list[Any]]
+
+
+def top_level_positions(text: str) -> Iterator[int]:
+    """Positions of an expression's characters outside parentheses and 'quoted strings'
+    (where ``|``, ``or`` and other operators split it)."""
+    depth, quote = 0, False
+    for i, ch in enumerate(text):
+        if ch == "'" and (i == 0 or text[i - 1] != "\\"):
+            quote = not quote
+        elif not quote and ch == "(":
+            depth += 1
+        elif not quote and ch == ")":
+            depth -= 1
+        elif not quote and depth == 0:
+            yield i
 
 _PATHS_ELSEWHERE: dict[str, str] = R4_MODEL["pathsDefinedElsewhere"]
 _PATH2TYPE: dict[str, str] = R4_MODEL["path2Type"]

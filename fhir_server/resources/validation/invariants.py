@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -35,8 +35,7 @@ from fhir_server.errors import Issue
 from fhir_server.resources.validation import fhirpath_env as env
 from fhir_server.resources.validation.or_guards import guard_or
 
-__all__ = ["InvariantChecker", "UNSUPPORTED", "CORRECTED", "NATIVE", "Scope", "compile_existence", "constraint_issue",
-           "ele_1", "is_plain_ele_1", "ELE_1_EXPRESSION"]
+__all__ = ["InvariantChecker", "UNSUPPORTED", "CORRECTED", "NATIVE", "Scope", "compile_existence"]
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +95,15 @@ class InvariantChecker:
         self._plans: dict[tuple[str, str], Plan] = {}
         self._logged: set[str] = set()
 
-    def check(self, node: Any, constraints: list[dict[str, Any]], location: str,
+    def check(self, node: Any, constraints: Sequence[dict[str, Any]], location: str,
               root: dict[str, Any], *, type_path: str | None = None) -> list[Issue]:
         """Issues for the constraints that ``node`` (at ``location`` in ``root``) violates.
 
         ``type_path`` is ``node``'s FHIR type path as fhirpathpy's model knows it (``Period``,
         ``Patient.contact``); it is derived from ``location`` when not given.
         """
+        if len(constraints) == 1 and _is_plain_ele_1(constraints[0]):  # most elements: nothing else to set up
+            return [] if ele_1(node) else [_issue(constraints[0], location)]
         issues: list[Issue] = []
         scope: Scope | None = None
         for constraint in constraints:
@@ -176,15 +177,10 @@ def _issue(constraint: dict[str, Any], location: str) -> Issue:
                  (location,))
 
 
-def constraint_issue(constraint: dict[str, Any], location: str) -> Issue:
-    """The issue for a violated constraint (the same text whoever evaluated it)."""
-    return _issue(constraint, location)
-
-
 ELE_1_EXPRESSION = "hasValue() or (children().count() > id.count())"
 
 
-def is_plain_ele_1(constraint: dict[str, Any]) -> bool:
+def _is_plain_ele_1(constraint: dict[str, Any]) -> bool:
     """The core ele-1 exactly as R4 defines it (a profile's variant goes through the checker)."""
     return constraint.get("key") == "ele-1" and constraint.get("expression") == ELE_1_EXPRESSION
 

@@ -19,8 +19,10 @@ A guard answers True or "don't know" (None), never False: the full expression de
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
+
+from .fhirpath_env import top_level_positions
 
 __all__ = ["guard_or", "split_top_level_or"]
 
@@ -29,24 +31,10 @@ _LEADING_NAME = re.compile(r"[a-z][A-Za-z0-9]*")
 _LOOSE_OPERATORS = ("xor", "implies")
 
 
-def _top_level(text: str) -> Iterator[int]:
-    """Positions of the characters outside parentheses and 'quoted strings'."""
-    depth, quote = 0, False
-    for i, ch in enumerate(text):
-        if ch == "'" and (i == 0 or text[i - 1] != "\\"):
-            quote = not quote
-        elif not quote and ch == "(":
-            depth += 1
-        elif not quote and ch == ")":
-            depth -= 1
-        elif not quote and depth == 0:
-            yield i
-
-
 def split_top_level_or(expression: str) -> list[str] | None:
     """The operands of a top-level ``or`` chain, or None if the expression is not one."""
     operands, words, start = [], [], 0
-    for i in _top_level(expression):
+    for i in top_level_positions(expression):
         word = re.match(r"\s+([a-z]+)\s", expression[i:]) if expression[i] == " " else None
         if word is None or i < start:
             continue
@@ -80,7 +68,7 @@ def _absent_path_empty(operand: str) -> Plan | None:
 
 
 def _has_top_level_space(text: str) -> bool:
-    return any(text[i].isspace() for i in _top_level(text))
+    return any(text[i].isspace() for i in top_level_positions(text))
 
 
 def guard_or(expression: str, fallback: Plan, compile_operand: Callable[[str], Plan | None]) -> Plan:

@@ -15,7 +15,7 @@ from typing import Any
 from ...errors import Issue
 from .bindings import binding_problem
 from .elements import PRIMITIVES, Child, ElementInfo, StructureTable, table_for
-from .invariants import InvariantChecker, constraint_issue, ele_1, is_plain_ele_1
+from .invariants import InvariantChecker
 from .primitives import primitive_problem
 
 __all__ = ["Walker"]
@@ -63,13 +63,8 @@ class Walker:
         self.root = saved
 
     def invariants(self, node: Any, constraints: tuple[dict[str, Any], ...], location: str) -> None:
-        if not constraints:
-            return
-        if len(constraints) == 1 and is_plain_ele_1(constraints[0]):  # most elements: no checker round
-            if not ele_1(node):
-                self.issues.append(constraint_issue(constraints[0], location))
-            return
-        self.issues.extend(self.checker.check(node, list(constraints), location, self.root))
+        if constraints:
+            self.issues.extend(self.checker.check(node, constraints, location, self.root))
 
     def complex(self, node: dict[str, Any], table: StructureTable, path: str, location: str,
                 is_resource: bool = False) -> None:
