@@ -216,7 +216,7 @@ def _launch_and_key_commands(sub: Any, common: Callable[[argparse.ArgumentParser
     list_ = key_actions.add_parser("list", help="list signing keys")
     rotate = key_actions.add_parser("rotate", help="add a new signing key; old keys keep verifying")
     retire = key_actions.add_parser("retire", help="stop trusting a key (tokens it signed stop working)")
-    retire.add_argument("kid")
+    retire.add_argument("kid", help="as 'keys list' shows it (write -- before a kid that starts with '-')")
     for parser, action in (
             (list_, lambda db, a: key_admin.list_keys(db)),
             (rotate, lambda db, a: _as_dict("kid", key_admin.rotate_key(db, load_settings().key_passphrase))),

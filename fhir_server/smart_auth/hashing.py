@@ -47,3 +47,13 @@ def digest_matches(stored: str, value: str) -> bool:
 
 def random_token(nbytes: int = 32) -> str:
     return secrets.token_urlsafe(nbytes)
+
+
+def argv_safe(identifier: str) -> str:
+    """``identifier`` made safe to pass as a command-line argument.
+
+    One base64url value in 64 starts with '-', which argparse (and most shells' tools) read as an
+    option: ``fhir-server keys retire -Xy..`` would fail with "argument required". Such a value gets
+    a leading '_' instead; every other value is returned unchanged.
+    """
+    return "_" + identifier if identifier.startswith("-") else identifier

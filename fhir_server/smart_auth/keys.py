@@ -22,6 +22,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
 from ..db import Database
+from .hashing import argv_safe
 
 __all__ = ["KeyStore", "SigningKey", "InvalidToken", "SIGNING_ALG", "rotate_key", "retire_key", "list_keys"]
 
@@ -43,7 +44,7 @@ class SigningKey:
 
 def _generate(passphrase: str | None) -> tuple[str, str, dict[str, Any]]:
     key = RSAKey.generate_key(2048, private=True)
-    kid = key.thumbprint()  # RFC 7638: stable, derived from the public key
+    kid = argv_safe(key.thumbprint())  # RFC 7638: stable, derived from the public key
     pem = key.as_pem(private=True, password=passphrase).decode("ascii")
     public = {**key.as_dict(private=False), "kid": kid, "alg": SIGNING_ALG, "use": "sig"}
     return kid, pem, public

@@ -17,7 +17,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from ..db import Database
-from .hashing import DUMMY_HASH, digest, hash_password, random_token, verify_password
+from .hashing import DUMMY_HASH, argv_safe, digest, hash_password, random_token, verify_password
 from .models import Client, LaunchContext, User
 
 __all__ = [
@@ -39,7 +39,7 @@ async def create_client(db: Database, *, name: str, auth_method: str, scope: str
                         redirect_uris: list[str], jwks: dict[str, Any] | None = None,
                         jwks_url: str | None = None, client_id: str | None = None) -> tuple[str, str | None]:
     """Register a client; returns (client_id, client_secret or None). The secret is shown once."""
-    client_id = client_id or secrets.token_urlsafe(18)
+    client_id = client_id or argv_safe(secrets.token_urlsafe(18))
     secret = random_token() if auth_method == "client_secret" else None
     async with db.transaction() as conn:
         await conn.execute(

@@ -3,14 +3,16 @@ the access context built from claims, page escaping, hashing, and the public sur
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import pytest
 
 import fhir_server.smart_auth as smart_auth
+from fhir_server.smart_auth.cli import add_commands
 from fhir_server.smart_auth.dependencies import context_from_claims
 from fhir_server.smart_auth.discovery import security_component, smart_configuration, urls_for
-from fhir_server.smart_auth.hashing import digest, digest_matches, hash_password, verify_password
+from fhir_server.smart_auth.hashing import argv_safe, digest, digest_matches, hash_password, verify_password
 from fhir_server.smart_auth.keys import InvalidToken
 from fhir_server.smart_auth.pages import consent_body, describe_scope, login_body
 from fhir_server.smart_auth.tokens import check_access_claims
@@ -95,6 +97,18 @@ def test_hashing() -> None:
     assert stored.startswith("$argon2id$") and verify_password(stored, "correct horse")
     assert not verify_password(stored, "wrong") and not verify_password("not-a-hash", "x")
     assert digest_matches(digest("s3cret"), "s3cret") and not digest_matches(digest("s3cret"), "other")
+
+
+def test_generated_ids_are_safe_command_line_arguments() -> None:
+    # A key id (RFC 7638 thumbprint) or client id starting with '-' was read as an option by
+    # `fhir-server keys retire KID`; one in 64 generated values did.
+    assert argv_safe("-Xy_z") == "_-Xy_z"
+    assert argv_safe("Xy-z") == "Xy-z"
+    assert argv_safe("_-a") == "_-a"
+    parser = argparse.ArgumentParser(prog="fhir-server")
+    add_commands(parser.add_subparsers(dest="command"), lambda p: None, lambda a: "")
+    assert parser.parse_args(["keys", "retire", "_-Xy_z"]).kid == "_-Xy_z"
+    assert parser.parse_args(["keys", "retire", "--", "-Xy_z"]).kid == "-Xy_z"
 
 
 def test_public_surface() -> None:
