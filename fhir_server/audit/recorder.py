@@ -17,11 +17,26 @@ from ..jsonio import dumps
 from .chain import seal_pending
 from .events import AuditRecord
 
-__all__ = ["AuditRecorder", "insert_records"]
+__all__ = ["AuditRecorder", "insert_records", "insert_cte", "cte_values"]
 
 log = logging.getLogger(__name__)
-INSERT = ("INSERT INTO audit_event (id, recorded, action, subtype, outcome, client_id, user_ref, patient_refs,"
-          " entity_refs, request_id, content) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)")
+COLUMNS = ("id, recorded, action, subtype, outcome, client_id, user_ref, patient_refs, entity_refs, request_id,"
+           " content")
+INSERT = f"INSERT INTO audit_event ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+
+
+def insert_cte(first: int) -> str:
+    """One record's INSERT as the CTE ``audit`` of a larger statement, its values in ``$first``..
+    ``$first+10`` (``cte_values``): a create writes its record in its own single statement."""
+    slots = [f"${first + k}" for k in range(11)]
+    slots[7] += "::text[]"
+    slots[8] += "::text[]"
+    slots[10] += "::jsonb"
+    return f"audit AS (INSERT INTO audit_event ({COLUMNS}) VALUES ({', '.join(slots)}))"
+
+
+def cte_values(record: AuditRecord) -> tuple[Any, ...]:
+    return _row(record, _array_literal)
 
 
 def _row(record: AuditRecord, array: Callable[[tuple[str, ...]], Any] = list) -> tuple[Any, ...]:
@@ -35,8 +50,7 @@ def _array_literal(values: tuple[str, ...]) -> str:
     return "{" + ",".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
-COPY = ("COPY audit_event (id, recorded, action, subtype, outcome, client_id, user_ref, patient_refs,"
-        " entity_refs, request_id, content) FROM STDIN")
+COPY = f"COPY audit_event ({COLUMNS}) FROM STDIN"
 
 
 async def insert_records(conn: AsyncConnection[Any], records: list[AuditRecord]) -> None:

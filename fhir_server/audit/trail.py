@@ -26,7 +26,7 @@ from .events import AuditRecord, build_audit_record
 from .recorder import AuditRecorder, insert_records
 
 __all__ = ["AuditEventDraft", "AuditTrail", "AuditMiddleware", "patients_of", "record_change", "record_access",
-           "record_versions", "record_request"]
+           "record_versions", "record_request", "version_record"]
 
 _INSTANCE = re.compile(r"^/fhir/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/.*)?$")
 
@@ -86,10 +86,14 @@ class AuditTrail:
             await asyncio.sleep(0)  # a large flush must not stall the requests sharing this loop
         return records
 
-    async def record_change(self, conn: AsyncConnection[Any], draft: AuditEventDraft) -> None:
-        """Inside the write's transaction; ``draft.patients`` is already complete."""
+    def change_record(self, draft: AuditEventDraft) -> AuditRecord:
+        """The record of a change whose ``draft.patients`` is already complete."""
         draft.request_id = draft.request_id or current_request_id()
-        await insert_records(conn, [self._build(draft, {})])
+        return self._build(draft, {})
+
+    async def record_change(self, conn: AsyncConnection[Any], draft: AuditEventDraft) -> None:
+        """Inside the write's transaction."""
+        await insert_records(conn, [self.change_record(draft)])
 
     def record_later(self, draft: AuditEventDraft) -> None:
         self.recorder.record_later(draft)
@@ -119,18 +123,27 @@ def patients_in(entities: list[str], bodies: list[bytes | None]) -> set[str]:
     return found
 
 
-async def record_change(trail: AuditTrail | None, conn: AsyncConnection[Any], access: Any, subtype: str,
-                        entities: list[str], bodies: list[bytes | None]) -> None:
+def _change_draft(access: Any, subtype: str, entities: list[str], bodies: list[bytes | None]) -> AuditEventDraft:
     """The change event of one transaction (``access``: the caller's AccessContext); the patients
     come from the stored bodies (no extra query inside the write's transaction)."""
-    if trail is None or not entities:
-        return
     patients = patients_in(entities, bodies)
     if getattr(access, "patient", None):
         patients.add(f"Patient/{access.patient}")
-    await trail.record_change(conn, AuditEventDraft(
-        subtype=subtype, outcome="0", client_id=access.client_id, user_ref=access.user, patients=patients,
-        entities=entities))
+    return AuditEventDraft(subtype=subtype, outcome="0", client_id=access.client_id, user_ref=access.user,
+                           patients=patients, entities=entities)
+
+
+async def record_change(trail: AuditTrail | None, conn: AsyncConnection[Any], access: Any, subtype: str,
+                        entities: list[str], bodies: list[bytes | None]) -> None:
+    if trail is None or not entities:
+        return
+    await trail.record_change(conn, _change_draft(access, subtype, entities, bodies))
+
+
+def version_record(trail: AuditTrail, access: Any, subtype: str, version: Any) -> AuditRecord:
+    """The change record of one written version, for a write that inserts it itself."""
+    ref = f"{version.resource_type}/{version.id}"
+    return trail.change_record(_change_draft(access, subtype, [ref], [version.body]))
 
 
 async def record_versions(trail: AuditTrail | None, conn: AsyncConnection[Any], access: Any, subtype: str,

@@ -3,7 +3,8 @@
 http://hl7.org/fhir/R4/http.html#read, #vread, #create, #update, #delete, #versioning.
 Every function takes the connection of a transaction opened by ``Database.transaction()``
 (never commits itself), so a single request and a transaction bundle entry share one code
-path. Each write stores the resource row, its history row and its index rows together.
+path -- except ``create_alone``, a plain create that is its own single-statement transaction.
+Each write stores the resource row, its history row and its index rows together.
 No lost updates: an update locks the current row (``FOR UPDATE``) before deciding the
 next version; a create with a client-chosen id is an ``INSERT ... ON CONFLICT`` race that
 falls back to the update path.
@@ -13,10 +14,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any, Protocol
 
 import orjson
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncRawCursor
 
 from ..errors import Gone, NotFound, PreconditionFailed
 from ..jsonio import dumps
@@ -24,8 +27,8 @@ from .versions import Version, format_instant, now_instant
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
-__all__ = ["ID_PATTERN", "Indexer", "read", "vread", "create", "create_many", "update", "delete", "current_version",
-           "new_id"]
+__all__ = ["ID_PATTERN", "Indexer", "read", "vread", "create", "create_alone", "create_many", "update", "delete",
+           "current_version", "new_id"]
 
 _WRITE = """
 WITH h AS (
@@ -55,6 +58,11 @@ class Indexer(Protocol):
 
     async def index_fresh_resources(self, conn: AsyncConnection[Any],
                                     resources: list[tuple[str, str, dict[str, Any]]]) -> None: ...
+
+    def fresh_ctes(self) -> str: ...
+
+    async def fresh_values(self, conn: AsyncConnection[Any], resource_type: str, resource_id: str,
+                           resource: dict[str, Any]) -> list[str]: ...
 
 
 def new_id() -> str:
@@ -169,6 +177,41 @@ async def create(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[st
     """Create with a server-assigned id (any id in the body is ignored, as the spec says);
     ``rid`` is an id the server assigned earlier, e.g. for a transaction bundle's fullUrl."""
     return await _write(conn, indexer, resource, rid or new_id(), 1, "POST", fresh=True)
+
+
+_NEW_VERSION = """
+h AS (
+  INSERT INTO resource_history (resource_type, id, version_id, txid, last_updated, method, deleted, content)
+  VALUES ($1, $2, 1, nextval('fhir_txid_seq'), $6, 'POST', false, $7::jsonb)
+  RETURNING resource_type, id, version_id, txid, last_updated, deleted, content
+), r AS (
+  INSERT INTO resource (resource_type, id, version_id, txid, last_updated, deleted, content)
+  SELECT resource_type, id, version_id, txid, last_updated, deleted, content FROM h
+)"""
+FIRST_FREE_PARAMETER = 8  # of create_alone's statement: $1..$5 are the index rows', $6/$7 the version's
+AlsoWritten = Callable[[Version], tuple[str, Sequence[Any]]]
+
+
+async def create_alone(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any],
+                       also: AlsoWritten | None = None) -> Version:
+    """A create that is a transaction of its own, written by ONE statement on an autocommit
+    connection: resource and history rows, index rows, and ``also(version)`` -- a further CTE
+    (e.g. the audit record) with its values from ``$FIRST_FREE_PARAMETER`` on. One round trip,
+    no BEGIN/COMMIT; the statement is atomic, so a failure leaves nothing behind."""
+    rtype, rid = resource["resourceType"], new_id()
+    stamped, moment = _stamp(resource, rid, 1)
+    body = dumps(stamped)
+    version = Version(rtype, rid, 1, moment, False, body, "POST")
+    extra_cte, extra_values = also(version) if also else ("", ())
+    values = [*await indexer.fresh_values(conn, rtype, rid, stamped), moment, body.decode(), *extra_values]
+    async with AsyncRawCursor(conn) as cur:
+        await cur.execute(_create_statement(indexer.fresh_ctes(), extra_cte), values)
+    return version
+
+
+@cache
+def _create_statement(index_ctes: str, extra_cte: str) -> str:
+    return f"WITH {_NEW_VERSION}, {index_ctes}{', ' + extra_cte if extra_cte else ''} SELECT 1"
 
 
 _WRITE_MANY = """

@@ -18,7 +18,8 @@ from .extract import string_leaves
 from .registry import FULLTEXT, SearchParam, registry
 from .types import BY_TYPE, COLUMN_TYPES, TABLES, token
 
-__all__ = ["index_resource", "index_fresh_resources", "remove_index", "collect_rows", "load_custom_parameters"]
+__all__ = ["index_resource", "index_fresh_resources", "fresh_ctes", "fresh_values", "remove_index", "collect_rows",
+           "load_custom_parameters"]
 
 Rows = dict[str, list[tuple[Any, ...]]]
 _TAG = re.compile(r"<[^>]+>")
@@ -119,6 +120,10 @@ def _many_statement() -> str:
     ).format(ctes=sql.SQL(", ").join(ctes)).as_string()
 
 
+_TEXT_ROW = ("INSERT INTO search_text (resource_type, id, narrative, content)"
+             " VALUES ($1, $2, to_tsvector('simple', $4), to_tsvector('simple', $5))")
+
+
 @cache
 def _statement(fresh: bool) -> str:
     """One statement replacing every index row of a resource, in PostgreSQL's own ``$n`` form.
@@ -130,10 +135,30 @@ def _statement(fresh: bool) -> str:
     """
     ctes = [_insert_cte(i, t.TABLE, t.COLUMNS, delete=not fresh, many=False) for i, t in enumerate(TABLES)]
     return sql.SQL(
-        "WITH {ctes} INSERT INTO search_text (resource_type, id, narrative, content)"
-        " VALUES ($1, $2, to_tsvector('simple', $4), to_tsvector('simple', $5))"
-        " ON CONFLICT (resource_type, id) DO UPDATE SET narrative = EXCLUDED.narrative, content = EXCLUDED.content"
+        "WITH {ctes} " + _TEXT_ROW
+        + " ON CONFLICT (resource_type, id) DO UPDATE SET narrative = EXCLUDED.narrative, content = EXCLUDED.content"
     ).format(ctes=sql.SQL(", ").join(ctes)).as_string()
+
+
+@cache
+def fresh_ctes() -> str:
+    """The index rows of one new resource as CTEs of a larger statement (the create's own):
+    its type and id in ``$1``/``$2``, then ``fresh_values``' rows document, narrative and content."""
+    ctes = [_insert_cte(i, t.TABLE, t.COLUMNS, delete=False, many=False) for i, t in enumerate(TABLES)]
+    return sql.SQL(", ").join(ctes).as_string() + f", itext AS ({_TEXT_ROW})"
+
+
+async def fresh_values(conn: AsyncConnection[Any], resource_type: str, resource_id: str,
+                       resource: dict[str, Any]) -> list[str]:
+    """The values of ``fresh_ctes``, in order ($1..$5)."""
+    await _register_parameters(conn, [(resource_type, resource)])
+    return _values(resource_type, resource_id, resource)
+
+
+def _values(resource_type: str, resource_id: str, resource: dict[str, Any]) -> list[str]:
+    narrative, content = _texts(resource)
+    document = _rows_document(collect_rows(resource_type, resource)).decode()
+    return [resource_type, resource_id, document, narrative, content]
 
 
 def _row_objects(rows: Rows, document: dict[str, list[dict[str, Any]]], ident: tuple[str, str] | None = None) -> None:
@@ -185,11 +210,8 @@ async def index_resource(conn: AsyncConnection[Any], resource_type: str, resourc
                          resource: dict[str, Any], fresh: bool = False) -> None:
     """Replace all index rows of one resource (inside the caller's transaction); ``fresh``: it has none yet."""
     await _register_parameters(conn, [(resource_type, resource)])
-    rows = collect_rows(resource_type, resource)
-    narrative, content = _texts(resource)
     async with AsyncRawCursor(conn) as cur:
-        await cur.execute(_statement(fresh),
-                          [resource_type, resource_id, _rows_document(rows).decode(), narrative, content])
+        await cur.execute(_statement(fresh), _values(resource_type, resource_id, resource))
 
 
 async def index_fresh_resources(conn: AsyncConnection[Any], resources: list[tuple[str, str, dict[str, Any]]]) -> None:
