@@ -182,36 +182,41 @@ async def create(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[st
 _NEW_VERSION = """
 h AS (
   INSERT INTO resource_history (resource_type, id, version_id, txid, last_updated, method, deleted, content)
-  VALUES ($1, $2, 1, nextval('fhir_txid_seq'), $6, 'POST', false, $7::jsonb)
+  VALUES ($1, $2, 1, nextval('fhir_txid_seq'), ${lu}, 'POST', false, ${content}::jsonb)
   RETURNING resource_type, id, version_id, txid, last_updated, deleted, content
 ), r AS (
   INSERT INTO resource (resource_type, id, version_id, txid, last_updated, deleted, content)
   SELECT resource_type, id, version_id, txid, last_updated, deleted, content FROM h
 )"""
-FIRST_FREE_PARAMETER = 8  # of create_alone's statement: $1..$5 are the index rows', $6/$7 the version's
-AlsoWritten = Callable[[Version], tuple[str, Sequence[Any]]]
+# A further CTE written with a create (its SQL and values), given the version and the number
+# of its first parameter.
+AlsoWritten = Callable[[Version, int], tuple[str, Sequence[Any]]]
 
 
 async def create_alone(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any],
                        also: AlsoWritten | None = None) -> Version:
     """A create that is a transaction of its own, written by ONE statement on an autocommit
-    connection: resource and history rows, index rows, and ``also(version)`` -- a further CTE
-    (e.g. the audit record) with its values from ``$FIRST_FREE_PARAMETER`` on. One round trip,
-    no BEGIN/COMMIT; the statement is atomic, so a failure leaves nothing behind."""
+    connection: resource and history rows, index rows, and ``also``'s CTE (e.g. the audit record).
+    One round trip, no BEGIN/COMMIT; the statement is atomic, so a failure leaves nothing behind.
+    Parameters: the indexer's values first (type and id are its ``$1``/``$2``), then the version's
+    lastUpdated and content, then ``also``'s."""
     rtype, rid = resource["resourceType"], new_id()
     stamped, moment = _stamp(resource, rid, 1)
     body = dumps(stamped)
     version = Version(rtype, rid, 1, moment, False, body, "POST")
-    extra_cte, extra_values = also(version) if also else ("", ())
-    values = [*await indexer.fresh_values(conn, rtype, rid, stamped), moment, body.decode(), *extra_values]
+    index_values = await indexer.fresh_values(conn, rtype, rid, stamped)
+    taken = len(index_values) + 2
+    extra_cte, extra_values = also(version, taken + 1) if also else ("", ())
     async with AsyncRawCursor(conn) as cur:
-        await cur.execute(_create_statement(indexer.fresh_ctes(), extra_cte), values)
+        await cur.execute(_create_statement(indexer.fresh_ctes(), taken, extra_cte),
+                          [*index_values, moment, body.decode(), *extra_values])
     return version
 
 
 @cache
-def _create_statement(index_ctes: str, extra_cte: str) -> str:
-    return f"WITH {_NEW_VERSION}, {index_ctes}{', ' + extra_cte if extra_cte else ''} SELECT 1"
+def _create_statement(index_ctes: str, taken: int, extra_cte: str) -> str:
+    version = _NEW_VERSION.replace("${lu}", f"${taken - 1}").replace("${content}", f"${taken}")
+    return f"WITH {version}, {index_ctes}{', ' + extra_cte if extra_cte else ''} SELECT 1"
 
 
 _WRITE_MANY = """

@@ -61,9 +61,9 @@ class ResourceService:
         trail = self.trail
         assert trail is not None
 
-        def audit(version: Version) -> tuple[str, tuple[Any, ...]]:
+        def audit(version: Version, first: int) -> tuple[str, tuple[Any, ...]]:
             record = version_record(trail, policy.access, subtype, version)
-            return insert_cte(repository.FIRST_FREE_PARAMETER), cte_values(record)
+            return insert_cte(first), cte_values(record)
         return audit
 
     async def update(self, rtype: str, rid: str, body: Any, if_match: str | None = None,

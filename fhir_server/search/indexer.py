@@ -85,10 +85,12 @@ def _texts(resource: dict[str, Any]) -> tuple[str, str]:
 
 
 def _insert_cte(i: int, table: str, columns: tuple[str, ...], *, delete: bool, many: bool) -> sql.Composable:
-    """The INSERT (after a DELETE of the old rows when ``delete``) of one table's index rows.
+    """The INSERT (after a DELETE of the old rows when ``delete``) of the ``i``-th table's index rows.
 
-    One resource: its type and id are ``$1``/``$2``, the rows document ``$3``. ``many``: the rows
-    of several fresh resources, each row carrying its resource's type and id (``t``, ``i``), in ``$1``.
+    Each table's rows are a JSON array parameter of their own (PostgreSQL parses a ``json``
+    value at every use: one shared document was parsed again by every table's CTE). One
+    resource: its type and id are ``$1``/``$2``, the table's rows ``$(3+i)``. ``many``: the rows
+    of several fresh resources, each row carrying its resource's type and id (``t``, ``i``), in ``$(1+i)``.
     """
     keys = ("t", "i") if many else ()
     names = ("param", "grp", *columns)
@@ -101,37 +103,39 @@ def _insert_cte(i: int, table: str, columns: tuple[str, ...], *, delete: bool, m
         if c in _OPEN and table in ("search_date", "search_number", "search_quantity") else sql.SQL("u.{}").format(
             sql.Identifier(c)) for c in names)
     prefix = "d{i} AS (DELETE FROM {t} WHERE resource_type = $1 AND id = $2), " if delete else ""
-    source = "u.t, u.i, {select} FROM json_to_recordset($1::json" if many else \
-        "$1, $2, {select} FROM json_to_recordset($3::json"
+    source = f"u.t, u.i, {{select}} FROM json_to_recordset(${1 + i}::json" if many else \
+        f"$1, $2, {{select}} FROM json_to_recordset(${3 + i}::json"
     return sql.SQL(
-        prefix + "i{i} AS (INSERT INTO {t} (resource_type, id, {names}) SELECT " + source + " -> {key}) AS u({record}))"
+        prefix + "i{i} AS (INSERT INTO {t} (resource_type, id, {names}) SELECT " + source + ") AS u({record}))"
     ).format(i=sql.SQL(str(i)), t=sql.Identifier(table), names=sql.SQL(", ").join(map(sql.Identifier, names)),
-             select=select, key=sql.Literal(table), record=record)
+             select=select, record=record)
 
 
 @cache
 def _many_statement() -> str:
-    """Index rows of many fresh resources in one statement (one JSON document, ``$1``)."""
+    """Index rows of many fresh resources in one statement (``_many_values``)."""
     ctes = [_insert_cte(i, t.TABLE, t.COLUMNS, delete=False, many=True) for i, t in enumerate(TABLES)]
     return sql.SQL(
         "WITH {ctes} INSERT INTO search_text (resource_type, id, narrative, content)"
         " SELECT u.t, u.i, to_tsvector('simple', u.n), to_tsvector('simple', u.c)"
-        " FROM json_to_recordset($1::json -> 'search_text') AS u(t text, i text, n text, c text)"
+        f" FROM json_to_recordset(${1 + len(TABLES)}::json) AS u(t text, i text, n text, c text)"
     ).format(ctes=sql.SQL(", ").join(ctes)).as_string()
 
 
-_TEXT_ROW = ("INSERT INTO search_text (resource_type, id, narrative, content)"
-             " VALUES ($1, $2, to_tsvector('simple', $4), to_tsvector('simple', $5))")
+# One resource's text row: its type and id, then narrative and content after the tables' rows.
+_TEXT_ROW = ("INSERT INTO search_text (resource_type, id, narrative, content) VALUES ($1, $2,"
+             f" to_tsvector('simple', ${3 + len(TABLES)}), to_tsvector('simple', ${4 + len(TABLES)}))")
 
 
 @cache
 def _statement(fresh: bool) -> str:
-    """One statement replacing every index row of a resource, in PostgreSQL's own ``$n`` form.
+    """One statement replacing every index row of a resource, in PostgreSQL's own ``$n`` form
+    (``_values``).
 
-    The rows travel as one JSON document ($3), unpacked by ``json_to_recordset``: serializing
-    it is one C call, where binding a few dozen typed arrays cost more than the rest of the write.
-    A ``fresh`` resource (a new id, or one whose last version was a deletion) has no index rows
-    to delete: its statement skips the per-table DELETEs.
+    The rows travel as one JSON array per table, unpacked by ``json_to_recordset``: serializing
+    them is a C call each, where binding a few dozen typed arrays cost more than the rest of the
+    write. A ``fresh`` resource (a new id, or one whose last version was a deletion) has no index
+    rows to delete: its statement skips the per-table DELETEs.
     """
     ctes = [_insert_cte(i, t.TABLE, t.COLUMNS, delete=not fresh, many=False) for i, t in enumerate(TABLES)]
     return sql.SQL(
@@ -142,48 +146,51 @@ def _statement(fresh: bool) -> str:
 
 @cache
 def fresh_ctes() -> str:
-    """The index rows of one new resource as CTEs of a larger statement (the create's own):
-    its type and id in ``$1``/``$2``, then ``fresh_values``' rows document, narrative and content."""
+    """The index rows of one new resource as CTEs of a larger statement (the create's own), its
+    values (``fresh_values``) first: the type and id in ``$1``/``$2``, then rows and texts."""
     ctes = [_insert_cte(i, t.TABLE, t.COLUMNS, delete=False, many=False) for i, t in enumerate(TABLES)]
     return sql.SQL(", ").join(ctes).as_string() + f", itext AS ({_TEXT_ROW})"
 
 
 async def fresh_values(conn: AsyncConnection[Any], resource_type: str, resource_id: str,
                        resource: dict[str, Any]) -> list[str]:
-    """The values of ``fresh_ctes``, in order ($1..$5)."""
+    """The values of ``fresh_ctes``, in order."""
     await _register_parameters(conn, [(resource_type, resource)])
     return _values(resource_type, resource_id, resource)
 
 
 def _values(resource_type: str, resource_id: str, resource: dict[str, Any]) -> list[str]:
     narrative, content = _texts(resource)
-    document = _rows_document(collect_rows(resource_type, resource)).decode()
-    return [resource_type, resource_id, document, narrative, content]
+    tables = _table_rows(TABLES)
+    _row_objects(collect_rows(resource_type, resource), tables)
+    return [resource_type, resource_id, *_arrays(tables), narrative, content]
 
 
-def _row_objects(rows: Rows, document: dict[str, list[dict[str, Any]]], ident: tuple[str, str] | None = None) -> None:
-    """Append each table's rows to ``document`` as objects named like the columns (with the
+def _table_rows(tables: Any) -> dict[str, list[dict[str, Any]]]:
+    return {table.TABLE: [] for table in tables}
+
+
+def _arrays(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
+    return [dumps(rows).decode() for rows in tables.values()]
+
+
+def _row_objects(rows: Rows, tables: dict[str, list[dict[str, Any]]], ident: tuple[str, str] | None = None) -> None:
+    """Append each table's rows to ``tables`` as objects named like the columns (with the
     resource's type and id as ``t``/``i`` when ``ident`` is given)."""
     keys = ("t", "i") if ident else ()
     for table in TABLES:
         names = (*keys, "param", "grp", *table.COLUMNS)
-        document[table.TABLE] += [dict(zip(names, (*(ident or ()), *row), strict=True)) for row in rows[table.TABLE]]
+        tables[table.TABLE] += [dict(zip(names, (*(ident or ()), *row), strict=True)) for row in rows[table.TABLE]]
 
 
-def _rows_document(rows: Rows) -> bytes:
-    document: dict[str, list[dict[str, Any]]] = {table.TABLE: [] for table in TABLES}
-    _row_objects(rows, document)
-    return dumps(document)
-
-
-def _many_document(resources: list[tuple[str, str, dict[str, Any]]]) -> bytes:
-    document: dict[str, list[dict[str, Any]]] = {table.TABLE: [] for table in TABLES}
-    texts = document["search_text"] = []
+def _many_values(resources: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
+    tables = _table_rows(TABLES)
+    texts = []
     for rtype, rid, resource in resources:
-        _row_objects(collect_rows(rtype, resource), document, (rtype, rid))
+        _row_objects(collect_rows(rtype, resource), tables, (rtype, rid))
         narrative, content = _texts(resource)
         texts.append({"t": rtype, "i": rid, "n": narrative, "c": content})
-    return dumps(document)
+    return [*_arrays(tables), dumps(texts).decode()]
 
 
 async def load_custom_parameters(conn: AsyncConnection[Any]) -> None:
@@ -218,7 +225,7 @@ async def index_fresh_resources(conn: AsyncConnection[Any], resources: list[tupl
     """Index rows of many resources that have none yet (new ids), in one statement."""
     await _register_parameters(conn, [(rtype, resource) for rtype, _, resource in resources])
     async with AsyncRawCursor(conn) as cur:
-        await cur.execute(_many_statement(), [_many_document(resources).decode()])
+        await cur.execute(_many_statement(), _many_values(resources))
 
 
 @cache
