@@ -46,17 +46,24 @@ def parse_json(raw: bytes, max_depth: int = 64) -> Any:
     return value
 
 
+_NESTED = (dict, list)
+
+
 def check_depth(value: Any, max_depth: int) -> None:
-    """Refuse pathological nesting before anything recursive walks the value."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
+    """Refuse pathological nesting before anything recursive walks the value.
+
+    Level by level: one list comprehension per container, no per-node tuples (a Synthea
+    bundle has tens of thousands of containers)."""
+    level = [value] if isinstance(value, _NESTED) else []
+    depth = 0
+    while level:
+        depth += 1
         if depth > max_depth:
             raise BadRequest(f"JSON nesting deeper than {max_depth} levels is not accepted")
-        if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values() if isinstance(child, dict | list))
-        elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node if isinstance(child, dict | list))
+        below: list[Any] = []
+        for node in level:
+            below += [c for c in (node.values() if isinstance(node, dict) else node) if isinstance(c, _NESTED)]
+        level = below
 
 
 def _default(obj: Any) -> Any:

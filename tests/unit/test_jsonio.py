@@ -34,6 +34,10 @@ def test_depth_limit() -> None:
     check_depth({"a": [{"b": 1}]}, 3)
     with pytest.raises(BadRequest):
         check_depth({"a": [{"b": {}}]}, 3)
+    check_depth("scalar", 0)
+    check_depth([[[]], {"x": []}], 3)
+    with pytest.raises(BadRequest):  # the deep branch is the second child of a wide list
+        check_depth([1, [2, [3, [4]]], []], 3)
 
 
 def test_one_lossy_number_sends_the_whole_body_to_decimal() -> None:
