@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import Issue
+from ...jsonio import dumps
 from .bindings import binding_problem
 from .elements import PRIMITIVES, Child, ElementInfo, StructureTable, table_for
 from .invariants import InvariantChecker
@@ -31,6 +32,30 @@ def _datatype_constraints(datatype: StructureTable) -> tuple[dict[str, Any], ...
         found = _DATATYPE_CONSTRAINTS[datatype.name] = tuple(
             c for c in datatype.root.constraints if c.get("key") != "ele-1")
     return found
+
+
+# (element, serialized value) pairs that validated without any issue, keyed by the
+# element's id and mapped to the element itself (which keeps the id from being reused). A value's validity
+# depends only on its element (type, bindings, constraints) and itself -- except a
+# Reference's ref-1 (a local '#id' must match the root's contained resources), so nothing
+# that holds a reference is remembered. Narrative and Meta are unique per resource, an
+# Attachment may be megabytes; no value over _CLEAN_BYTES is kept.
+_CLEAN: dict[tuple[int, bytes], Child] = {}
+_CLEAN_LIMIT = 50_000
+_CLEAN_BYTES = 1024
+_NOT_REMEMBERED = frozenset({"Reference", "Narrative", "Meta", "Attachment"})
+
+
+def _clean_key(child: Child, value: dict[str, Any]) -> tuple[int, bytes] | None:
+    if child.type_code in _NOT_REMEMBERED:
+        return None
+    try:
+        serialized = dumps(value)
+    except (TypeError, ValueError):  # e.g. an integer beyond 64 bits: validate it every time
+        return None
+    if len(serialized) > _CLEAN_BYTES or b'"reference"' in serialized:
+        return None
+    return id(child), serialized
 
 
 @dataclass
@@ -140,9 +165,25 @@ class Walker:
         elif type_code == "":
             self.complex(value, table, info.path, location)
         else:
-            self.datatype(value, type_code, location)
+            self.datatype_value(value, child, location)
+            return
         self.bindings_and_references(value, child, location)
         self.invariants(value, info.constraints, location)
+
+    def datatype_value(self, value: dict[str, Any], child: Child, location: str) -> None:
+        """A value of a named data type, skipped when the same value already passed at the same
+        element: codings, codes and extensions repeat across the resources of a load."""
+        key = _clean_key(child, value)
+        if key is not None and _CLEAN.get(key) is child:
+            return
+        before = len(self.issues)
+        self.datatype(value, child.type_code, location)
+        self.bindings_and_references(value, child, location)
+        self.invariants(value, child.info.constraints, location)
+        if key is not None and len(self.issues) == before:
+            if len(_CLEAN) >= _CLEAN_LIMIT:
+                _CLEAN.clear()
+            _CLEAN[key] = child
 
     def datatype(self, value: dict[str, Any], type_code: str, location: str) -> None:
         datatype = table_for(type_code)

@@ -78,3 +78,40 @@ def test_value_set_expansion() -> None:
 def test_unknown_profile_is_a_warning() -> None:
     issues = validate_resource({"resourceType": "Patient"}, profiles=["http://example.org/StructureDefinition/x"])
     assert [(i.severity, i.code) for i in issues if i.code == "not-found"] == [("warning", "not-found")]
+
+
+# Values that passed once are remembered per element (structure.py, _CLEAN): the same value
+# must still be judged by the element it appears at, and nothing that depends on the rest of
+# the resource may be remembered.
+_BOGUS_STATUS = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                             "code": "not-a-clinical-status"}]}
+_SUBJECT = {"reference": "Patient/p1"}
+
+
+def test_a_value_clean_at_one_element_is_still_checked_at_another() -> None:
+    # Condition.code has an example binding: any coding passes; clinicalStatus' binding is required
+    at_code = {"resourceType": "Condition", "subject": _SUBJECT, "code": _BOGUS_STATUS}
+    at_status = {"resourceType": "Condition", "subject": _SUBJECT, "clinicalStatus": _BOGUS_STATUS}
+    for _ in range(2):
+        assert _errors(at_code) == []
+        assert _errors(at_status) == [("code-invalid", ("Condition.clinicalStatus",))]
+
+
+def test_a_local_reference_is_judged_against_its_own_resource() -> None:
+    holder = {"url": "http://example.org/where", "valueReference": {"reference": "#loc"}}
+    with_contained = {"resourceType": "Patient", "contained": [{"resourceType": "Location", "id": "loc"}],
+                      "extension": [holder]}
+    without = {"resourceType": "Patient", "extension": [holder]}
+    assert _errors(with_contained) == []
+    assert ("invariant", ("Patient.extension[0].valueReference",)) in _errors(without)
+    assert _errors(with_contained) == []
+
+
+def test_a_repeated_bad_value_is_reported_every_time() -> None:
+    bad = {"system": "http://loinc.org", "code": " padded"}  # code: no leading whitespace
+    observation = {"resourceType": "Observation", "status": "final",
+                   "code": {"coding": [bad, bad]}, "category": [{"coding": [bad]}]}
+    expected = [("value", ("Observation.category[0].coding[0].code",)),
+                ("value", ("Observation.code.coding[0].code",)), ("value", ("Observation.code.coding[1].code",))]
+    for _ in range(2):
+        assert sorted(_errors(observation)) == expected
