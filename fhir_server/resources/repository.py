@@ -13,7 +13,6 @@ falls back to the update path.
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Sequence
 from functools import cache
 from typing import Any, Protocol
@@ -22,6 +21,7 @@ import orjson
 from psycopg import AsyncConnection, AsyncRawCursor
 
 from ..errors import Gone, NotFound, PreconditionFailed
+from ..ids import time_ordered_id
 from ..jsonio import dumps
 from .versions import Version, format_instant, now_instant
 
@@ -66,7 +66,7 @@ class Indexer(Protocol):
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    return time_ordered_id()
 
 
 def _row_to_version(row: tuple[Any, ...]) -> Version:
