@@ -35,9 +35,16 @@ def _summary(reports: list[FileReport], started: float) -> tuple[str, int]:
     return "\n".join(lines), 1 if rejected else 0
 
 
+def _in_loading_order(files: list[Path], workers: int) -> list[Path]:
+    """One worker: the order given. Several: largest first, so that no worker is left with a
+    big file while the others have finished (the files load independently of each other
+    anyway: workers take them in parallel)."""
+    return files if workers <= 1 else sorted(files, key=lambda f: f.stat().st_size, reverse=True)
+
+
 def run_load(url: str, base: str, paths: list[Path], workers: int, force: bool) -> int:
     migrate(url)
-    files = discover(paths)
+    files = _in_loading_order(discover(paths), workers)
     total_bytes = sum(f.stat().st_size for f in files) or 1
     started = time.monotonic()
     reports: list[FileReport] = []
