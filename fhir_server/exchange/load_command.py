@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from ..db import migrate
+from ..definitions import definitions
 from .load import FileReport, discover, init_worker, load_in_worker
 
 __all__ = ["run_load"]
@@ -35,6 +37,15 @@ def _summary(reports: list[FileReport], started: float) -> tuple[str, int]:
     return "\n".join(lines), 1 if rejected else 0
 
 
+def _share_definitions() -> None:
+    """Load the R4 definitions before the workers fork, and freeze them out of the collector:
+    the workers share the pages instead of each loading its own copy, and no worker's full
+    collection walks them (they live as long as the process)."""
+    definitions()
+    gc.collect()
+    gc.freeze()
+
+
 def _in_loading_order(files: list[Path], workers: int) -> list[Path]:
     """One worker: the order given. Several: largest first, so that no worker is left with a
     big file while the others have finished (the files load independently of each other
@@ -47,6 +58,7 @@ def run_load(url: str, base: str, paths: list[Path], workers: int, force: bool) 
     files = _in_loading_order(discover(paths), workers)
     total_bytes = sum(f.stat().st_size for f in files) or 1
     started = time.monotonic()
+    _share_definitions()
     reports: list[FileReport] = []
     done_bytes = 0
     with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(url, base)) as pool:
