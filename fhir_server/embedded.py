@@ -57,6 +57,13 @@ def _apply_settings(admin_url: str) -> bool:
     return row is not None and f"{row[0]}MB" != settings["shared_buffers"]
 
 
+# Byte-order collation for the database's own text (types, ids, parameter names in every
+# index key; search values already declare COLLATE "C"): libc's "C.UTF-8" is not PostgreSQL's
+# built-in "C", so each index comparison went through strcoll. Character classes (LC_CTYPE,
+# used by lower() and text search) stay UTF-8 aware.
+CREATE_DATABASE = "CREATE DATABASE {} TEMPLATE template0 LC_COLLATE 'C'"
+
+
 def start_embedded(data_dir: Path, database: str = "fhir") -> str:
     """Start (or attach to) the embedded server; return a URL for ``database`` in it."""
     data_dir = data_dir.resolve()
@@ -73,7 +80,7 @@ def start_embedded(data_dir: Path, database: str = "fhir") -> str:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
         if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            conn.execute(sql.SQL(CREATE_DATABASE).format(sql.Identifier(database)))
     log.info("embedded PostgreSQL running in %s", data_dir)
     # Keep a reference: pgserver stops the server when its handle is garbage collected.
     _SERVERS.append(server)

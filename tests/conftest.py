@@ -27,6 +27,7 @@ from psycopg import sql
 
 from fhir_server.config import Settings
 from fhir_server.db import migrate
+from fhir_server.embedded import CREATE_DATABASE
 
 TEMPLATE_DB = "fhir_test_template"
 
@@ -59,7 +60,7 @@ def pg_admin_url() -> Iterator[str]:
 def template_url(pg_admin_url: str) -> str:
     with psycopg.connect(pg_admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(TEMPLATE_DB)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(TEMPLATE_DB)))
+        conn.execute(sql.SQL(CREATE_DATABASE).format(sql.Identifier(TEMPLATE_DB)))  # as the server makes it
     url = _with_database(pg_admin_url, TEMPLATE_DB)
     migrate(url)
     return url
