@@ -46,7 +46,7 @@ from .resources.service import ResourceService
 from .search import indexer
 from .search import router as search_router
 from .search.registry import search_params_for
-from .smart_auth.policy import bind_policy
+from .smart_auth.dependencies import bind_policy
 
 __all__ = ["create_app", "create_app_from_env"]
 

@@ -26,7 +26,7 @@ from ..jsonio import parse_json
 from ..resources import interactions
 from ..resources.versions import Version
 from ..search import indexer
-from ..smart_auth.dependencies import AccessContext
+from ..smart_auth.context import AccessContext
 from ..smart_auth.policy import Policy
 from ..smart_auth.scopes import ScopeSet
 from .bundle import BundleContext, process_batch, process_transaction

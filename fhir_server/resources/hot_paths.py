@@ -29,7 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..audit.trail import AuditTrail, record_request
 from ..errors import FhirError
 from ..render import negotiate_media
-from ..smart_auth.policy import bind_policy
+from ..smart_auth.dependencies import bind_policy
 from . import router
 from .versions import Version
 

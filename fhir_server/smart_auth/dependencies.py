@@ -13,58 +13,17 @@ every request gets the unrestricted development context (kind ``dev``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends
 from starlette.requests import Request
 
 from ..errors import ServerError, Unauthorized
+from .context import DEV_CONTEXT, AccessContext, context_from_claims
 from .keys import InvalidToken
-from .scopes import ScopeSet, parse_scopes
+from .policy import Policy
 
-__all__ = ["AccessContext", "access_context", "SmartContext", "DEV_CONTEXT", "context_from_claims"]
-
-
-@dataclass(frozen=True)
-class AccessContext:
-    client_id: str | None
-    user: str | None  # fhirUser as a relative reference, e.g. "Practitioner/123"
-    patient: str | None  # patient id of the launch context
-    encounter: str | None
-    scopes: ScopeSet
-    # Summary of the token: "system" (client_credentials), "patient" (only patient/ scopes),
-    # "user" (any user/ scope), "dev" (auth off). Decide per scope with scopes.allows(context, ...).
-    kind: str
-    jti: str | None = None
-
-    def can(self, resource_type: str, interaction: str) -> bool:
-        """Does any granted scope (any context) allow ``interaction`` (c/r/u/d/s) on the type?"""
-        return self.scopes.allows(None, resource_type, interaction)
-
-
-DEV_CONTEXT = AccessContext(None, None, None, None, ScopeSet.everything(), "dev")
-
-
-def _relative(fhir_user: Any, issuer: str) -> str | None:
-    if not isinstance(fhir_user, str) or not fhir_user:
-        return None
-    prefix = issuer + "/"
-    return fhir_user[len(prefix):] if fhir_user.startswith(prefix) else fhir_user
-
-
-def context_from_claims(claims: dict[str, Any], issuer: str) -> AccessContext:
-    scopes = parse_scopes(str(claims.get("scope", "")))
-    contexts = scopes.contexts()
-    if contexts and contexts <= {"system"}:
-        kind = "system"
-    elif contexts and contexts <= {"patient"}:
-        kind = "patient"
-    else:
-        kind = "user"
-    return AccessContext(client_id=claims.get("client_id"), user=_relative(claims.get("fhirUser"), issuer),
-                         patient=claims.get("patient"), encounter=claims.get("encounter"), scopes=scopes,
-                         kind=kind, jti=claims.get("jti"))
+__all__ = ["AccessContext", "access_context", "SmartContext", "DEV_CONTEXT", "context_from_claims", "bind_policy"]
 
 
 def _challenge(error: str | None, description: str | None) -> dict[str, str]:
@@ -94,3 +53,11 @@ async def access_context(request: Request) -> AccessContext:
 
 
 SmartContext = Annotated[AccessContext, Depends(access_context)]
+
+
+async def bind_policy(request: Request) -> Policy:
+    """Router dependency for every FHIR route: authenticate (401), keep the policy on the request."""
+    access = await access_context(request)
+    policy = Policy(access, request.app.state.settings.public_base)
+    request.state.policy = policy
+    return policy

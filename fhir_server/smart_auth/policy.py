@@ -34,10 +34,10 @@ from ..search.criteria import Context
 from ..search.parse import parse_request
 from ..search.query import build_scope
 from ..search.sqlfrag import Q, fmt, join
-from .dependencies import DEV_CONTEXT, AccessContext, access_context
+from .context import DEV_CONTEXT, AccessContext
 from .scopes import CONTEXTS
 
-__all__ = ["Policy", "OPEN_POLICY", "INTERACTION_NAMES", "bind_policy", "policy_of"]
+__all__ = ["Policy", "OPEN_POLICY", "INTERACTION_NAMES", "policy_of"]
 
 INTERACTION_NAMES = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}
 NOTHING = fmt("false")
@@ -161,14 +161,6 @@ class Policy:
 
 
 OPEN_POLICY = Policy(DEV_CONTEXT)
-
-
-async def bind_policy(request: Request) -> Policy:
-    """Router dependency for every FHIR route: authenticate (401), keep the policy on the request."""
-    access = await access_context(request)
-    policy = Policy(access, request.app.state.settings.public_base)
-    request.state.policy = policy
-    return policy
 
 
 def policy_of(request: Request) -> Policy:
