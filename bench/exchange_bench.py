@@ -160,10 +160,17 @@ def measure(url: str, base: str, files: list[Path], label: str) -> list[str]:
     ]
 
 
-def grow(url: str, files: list[Path], target: int) -> None:
-    while resource_count(url) < target:
-        cli_load(url, files, workers=2)
+def grow(url: str, files: list[Path], target: int) -> list[str]:
+    """Load all the bundles again and again (``--force``) until ``target``: each step is itself a
+    bigger ``fhir-server load`` measurement (all files, 2 workers) at a growing size."""
+    steps = []
+    while (size := resource_count(url)) < target:
+        loaded, wall, own = cli_load(url, files, workers=2)
+        steps.append(f"| {size:,} | {loaded:,} | {loaded / wall:,.0f} | {loaded / own:,.0f} |")
         print(f"  grown to {resource_count(url):,} resources", file=sys.stderr)
+    return [f"### growing: `fhir-server load` of all {len(files)} bundles per step, 2 workers", "",
+            "| stored before | loaded | res/s whole command | res/s as the loader reports it |",
+            "|---:|---:|---:|---:|", *steps, ""]
 
 
 def main() -> None:
@@ -182,7 +189,7 @@ def main() -> None:
         report = [f"## Exchange benchmark {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
                   f"machine: {os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}", ""]
         report += measure(url, base, files, "empty database")
-        grow(url, files, args.target)
+        report += grow(url, files, args.target)
         report += measure(url, base, files, f"after growing past {args.target:,}")
     finally:
         server.terminate()
