@@ -72,11 +72,12 @@ class HotPathMiddleware:
         request = Request(scope, replay)
         try:
             await bind_policy(request)
-            response = await router.create(request, rtype)
+            outcome = await router.create_outcome(request, rtype)
         except Exception:  # noqa: BLE001 - the create rolled back: the full stack answers from the same bytes
             await self.app(scope, _replaying(body), send)
             return
-        await response(scope, replay, send)
+        # Written and committed: from here on nothing is replayed (that would create it twice).
+        await router.render_create(request, outcome)(scope, replay, send)
 
     async def _read(self, scope: Scope, rtype: str, rid: str, send: Send) -> bool:
         media = _media(dict(scope["headers"]), _READ_HANDED_OVER)

@@ -134,11 +134,19 @@ async def vread(request: Request, resource_type: str, resource_id: str, version_
 @hot_router.post("/{resource_type:fhirtype}")
 @router.post("/{resource_type}")
 async def create(request: Request, resource_type: str) -> Response:
+    return render_create(request, await create_outcome(request, resource_type))
+
+
+async def create_outcome(request: Request, resource_type: str) -> WriteOutcome:
+    """The create itself (committed when this returns); ``render_create`` answers it."""
     negotiate(request)  # 406 before the write, never after its commit
     check_type(resource_type)
     body = await read_json_body(request)
-    outcome = await _service(request).create(resource_type, body, request.headers.get("if-none-exist"),
-                                             policy_of(request))
+    return await _service(request).create(resource_type, body, request.headers.get("if-none-exist"),
+                                          policy_of(request))
+
+
+def render_create(request: Request, outcome: WriteOutcome) -> Response:
     if not outcome.created:  # conditional create matched one: 200 with the existing resource
         return _render_write(request, outcome, 200, location=False)
     return _render_write(request, outcome, 201, location=True)

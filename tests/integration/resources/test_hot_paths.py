@@ -181,3 +181,20 @@ def test_unacceptable_transaction_runs_nothing(client: httpx.Client) -> None:
     response = client.post("", json=bundle, headers={"Accept": "application/fhir+xml"})
     assert response.status_code == 406
     assert _count(client, "HotBundle406") == 0
+
+
+def test_a_failure_after_the_commit_is_not_replayed(client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hot path replays a failed create to the full stack only while nothing is written:
+    a fault injected into the answer of a committed create gives a 500, not a second resource."""
+    from fhir_server.resources import router
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("injected after the commit")
+
+    monkeypatch.setattr(router, "render_create", broken)
+    response = client.post("/Patient", json={"resourceType": "Patient", "name": [{"family": "HotCommitted"}]})
+    assert response.status_code == 500
+    assert response.json()["resourceType"] == "OperationOutcome"
+    assert "injected" not in response.text
+    monkeypatch.undo()
+    assert _count(client, "HotCommitted") == 1
