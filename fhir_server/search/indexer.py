@@ -111,15 +111,19 @@ def _insert_cte(i: int, table: str, columns: tuple[str, ...], *, delete: bool, m
              select=select, record=record)
 
 
+def _table_ctes(*, delete: bool, many: bool) -> sql.Composable:
+    return sql.SQL(", ").join(_insert_cte(i, t.TABLE, t.COLUMNS, delete=delete, many=many)
+                              for i, t in enumerate(TABLES))
+
+
 @cache
 def _many_statement() -> str:
     """Index rows of many fresh resources in one statement (``_many_values``)."""
-    ctes = [_insert_cte(i, t.TABLE, t.COLUMNS, delete=False, many=True) for i, t in enumerate(TABLES)]
     return sql.SQL(
         "WITH {ctes} INSERT INTO search_text (resource_type, id, narrative, content)"
         " SELECT u.t, u.i, to_tsvector('simple', u.n), to_tsvector('simple', u.c)"
         f" FROM json_to_recordset(${1 + len(TABLES)}::json) AS u(t text, i text, n text, c text)"
-    ).format(ctes=sql.SQL(", ").join(ctes)).as_string()
+    ).format(ctes=_table_ctes(delete=False, many=True)).as_string()
 
 
 # One resource's text row: its type and id, then narrative and content after the tables' rows.
@@ -137,19 +141,17 @@ def _statement(fresh: bool) -> str:
     write. A ``fresh`` resource (a new id, or one whose last version was a deletion) has no index
     rows to delete: its statement skips the per-table DELETEs.
     """
-    ctes = [_insert_cte(i, t.TABLE, t.COLUMNS, delete=not fresh, many=False) for i, t in enumerate(TABLES)]
     return sql.SQL(
         "WITH {ctes} " + _TEXT_ROW
         + " ON CONFLICT (resource_type, id) DO UPDATE SET narrative = EXCLUDED.narrative, content = EXCLUDED.content"
-    ).format(ctes=sql.SQL(", ").join(ctes)).as_string()
+    ).format(ctes=_table_ctes(delete=not fresh, many=False)).as_string()
 
 
 @cache
 def fresh_ctes() -> str:
     """The index rows of one new resource as CTEs of a larger statement (the create's own), its
     values (``fresh_values``) first: the type and id in ``$1``/``$2``, then rows and texts."""
-    ctes = [_insert_cte(i, t.TABLE, t.COLUMNS, delete=False, many=False) for i, t in enumerate(TABLES)]
-    return sql.SQL(", ").join(ctes).as_string() + f", itext AS ({_TEXT_ROW})"
+    return _table_ctes(delete=False, many=False).as_string() + f", itext AS ({_TEXT_ROW})"
 
 
 async def fresh_values(conn: AsyncConnection[Any], resource_type: str, resource_id: str,
@@ -161,13 +163,13 @@ async def fresh_values(conn: AsyncConnection[Any], resource_type: str, resource_
 
 def _values(resource_type: str, resource_id: str, resource: dict[str, Any]) -> list[str]:
     narrative, content = _texts(resource)
-    tables = _table_rows(TABLES)
+    tables = _table_rows()
     _row_objects(collect_rows(resource_type, resource), tables)
     return [resource_type, resource_id, *_arrays(tables), narrative, content]
 
 
-def _table_rows(tables: Any) -> dict[str, list[dict[str, Any]]]:
-    return {table.TABLE: [] for table in tables}
+def _table_rows() -> dict[str, list[dict[str, Any]]]:
+    return {table.TABLE: [] for table in TABLES}
 
 
 def _arrays(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
@@ -184,7 +186,7 @@ def _row_objects(rows: Rows, tables: dict[str, list[dict[str, Any]]], ident: tup
 
 
 def _many_values(resources: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
-    tables = _table_rows(TABLES)
+    tables = _table_rows()
     texts = []
     for rtype, rid, resource in resources:
         _row_objects(collect_rows(rtype, resource), tables, (rtype, rid))

@@ -34,9 +34,9 @@ def _datatype_constraints(datatype: StructureTable) -> tuple[dict[str, Any], ...
     return found
 
 
-# (element, serialized value) pairs that validated without any issue, keyed by the
-# element's id and mapped to the element itself (which keeps the id from being reused). A value's validity
-# depends only on its element (type, bindings, constraints) and itself -- except a
+# Values of named data types that validated without any issue, keyed by (element id,
+# serialized value) and mapped to the element itself (which keeps the id from being reused).
+# A value's validity depends only on its element (type, bindings, constraints) and itself -- except a
 # Reference's ref-1 (a local '#id' must match the root's contained resources), so nothing
 # that holds a reference is remembered. Narrative and Meta are unique per resource, an
 # Attachment may be megabytes; no value over _CLEAN_BYTES is kept.
@@ -149,6 +149,7 @@ class Walker:
 
     def value(self, value: Any, child: Child, table: StructureTable, location: str) -> None:
         info, type_code = child.info, child.type_code
+        before, clean_key = len(self.issues), None
         if type_code in PRIMITIVES:
             problem = primitive_problem(type_code, value)
             if problem is not None:
@@ -165,25 +166,18 @@ class Walker:
         elif type_code == "":
             self.complex(value, table, info.path, location)
         else:
-            self.datatype_value(value, child, location)
-            return
+            # codings, codes and extensions repeat across resources: a value that already
+            # passed at this element is not walked again
+            clean_key = _clean_key(child, value)
+            if clean_key is not None and _CLEAN.get(clean_key) is child:
+                return
+            self.datatype(value, type_code, location)
         self.bindings_and_references(value, child, location)
         self.invariants(value, info.constraints, location)
-
-    def datatype_value(self, value: dict[str, Any], child: Child, location: str) -> None:
-        """A value of a named data type, skipped when the same value already passed at the same
-        element: codings, codes and extensions repeat across the resources of a load."""
-        key = _clean_key(child, value)
-        if key is not None and _CLEAN.get(key) is child:
-            return
-        before = len(self.issues)
-        self.datatype(value, child.type_code, location)
-        self.bindings_and_references(value, child, location)
-        self.invariants(value, child.info.constraints, location)
-        if key is not None and len(self.issues) == before:
+        if clean_key is not None and len(self.issues) == before:
             if len(_CLEAN) >= _CLEAN_LIMIT:
                 _CLEAN.clear()
-            _CLEAN[key] = child
+            _CLEAN[clean_key] = child
 
     def datatype(self, value: dict[str, Any], type_code: str, location: str) -> None:
         datatype = table_for(type_code)
