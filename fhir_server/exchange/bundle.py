@@ -114,9 +114,7 @@ async def process_transaction(ctx: BundleContext, entries: list[EntryRequest]) -
     async with ctx.db.transaction() as conn:
         assigned, full_urls = await _plan_ids(conn, ctx, entries, results)
         await _rewrite_all(conn, ctx, entries, full_urls)
-        # Pipeline mode: writes whose results nobody reads are sent without waiting for each answer.
-        async with conn.pipeline():
-            await _execute_in_order(conn, ctx, entries, assigned, results)
+        await _execute_in_order(conn, ctx, entries, assigned, results)
         changed, bodies = _changed(entries, results)
         await record_change(ctx.trail, conn, ctx.policy.access, "transaction", changed, bodies)
     ordered = [results[e.index] for e in entries]
@@ -131,16 +129,27 @@ async def _execute_in_order(conn: AsyncConnection[Any], ctx: BundleContext, entr
     creates = [(e, assigned[e.index]) for e in entries
                if e.index not in results and e.index in assigned and bulk_creatable(e)]
     bulk = {e.index for e, _ in creates}
-    for entry in sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index)):
-        if entry.index in results:
-            continue
-        if entry.index in bulk:  # the first of them: all are written now
-            results.update(await _execute_creates(conn, ctx, creates))
-            continue
-        try:
-            results[entry.index] = await execute_entry(conn, ctx, entry, assigned.get(entry.index))
-        except FhirError as exc:
-            raise _failure(entry, exc) from exc
+    pending = [e for e in sorted(entries, key=lambda e: (METHOD_ORDER[e.method], e.index)) if e.index not in results]
+    first_bulk = next((i for i, e in enumerate(pending) if e.index in bulk), len(pending))
+    await _execute_singly(conn, ctx, pending[:first_bulk], assigned, results)
+    if creates:  # all written together, where the first of them stands in the order
+        results.update(await _execute_creates(conn, ctx, creates))
+    await _execute_singly(conn, ctx, [e for e in pending[first_bulk:] if e.index not in bulk], assigned, results)
+
+
+async def _execute_singly(conn: AsyncConnection[Any], ctx: BundleContext, entries: list[EntryRequest],
+                          assigned: dict[int, str], results: dict[int, EntryResult]) -> None:
+    """Entries one by one, in pipeline mode: writes whose results nobody reads are sent without
+    waiting for each answer (the plain creates are not: their index rows go by COPY, which a
+    pipeline cannot carry)."""
+    if not entries:
+        return
+    async with conn.pipeline():
+        for entry in entries:
+            try:
+                results[entry.index] = await execute_entry(conn, ctx, entry, assigned.get(entry.index))
+            except FhirError as exc:
+                raise _failure(entry, exc) from exc
 
 
 async def _execute_creates(conn: AsyncConnection[Any], ctx: BundleContext,

@@ -26,7 +26,7 @@ from ..resources.validation.fhirpath_env import (
     typed_node,
 )
 
-__all__ = ["Node", "Extractor", "compile_path", "split_union", "reference_type", "string_leaves"]
+__all__ = ["Node", "Extractor", "compile_path", "root_keys", "split_union", "reference_type", "string_leaves"]
 
 # A node is (value, type hint): the hint is the choice suffix (``Quantity``, ``DateTime``)
 # when the value came from a choice element, else None; the index types duck-type the rest.
@@ -212,16 +212,18 @@ class _Native:
         return nodes
 
 
-def _native(part: str, relative: bool) -> _Native | None:
+def _steps_text(part: str, relative: bool) -> list[str]:
     rest_steps: list[str] = []
     m = _AS_PAREN.match(part)
     if m:
         part = m["path"]
         rest_steps = [f"as({m['type']})", *_split_steps(m["rest"][1:])] if m["rest"] else [f"as({m['type']})"]
     steps_text = _split_steps(part) + rest_steps
-    if not relative:
-        steps_text = steps_text[1:]  # the leading type name is the focus itself
-    steps = [_native_step(s) for s in steps_text]
+    return steps_text if relative else steps_text[1:]  # the leading type name is the focus itself
+
+
+def _native(part: str, relative: bool) -> _Native | None:
+    steps = [_native_step(s) for s in _steps_text(part, relative)]
     if any(s is None for s in steps):
         return None
     return _Native(tuple(s for s in steps if s is not None))
@@ -267,6 +269,37 @@ def compile_path(parts: list[str], relative: bool = False) -> tuple[Extractor, i
         return [node for run in runners for node in run(focus, root)]
 
     return union, slow
+
+
+def _first_keys(part: str) -> frozenset[str] | None:
+    """The resource keys one native branch starts from (a choice element: each of its typed
+    names), or None when it may yield values without them."""
+    if _native(part, False) is None:
+        return None  # fhirpathpy: exists(), empty() and the like answer on a missing element
+    steps = _steps_text(part, False)
+    if not steps:
+        return None  # the resource itself
+    if _EXTENSION.match(steps[0]):
+        name = "extension"
+    else:
+        indexed = _INDEX.match(steps[0])
+        name = indexed["name"] if indexed else steps[0]
+    if not re.fullmatch(_IDENT, name):
+        return None
+    return frozenset({name, *(name + s[0].upper() + s[1:] for s in _CHOICES.get(name, ()))})
+
+
+def root_keys(parts: list[str]) -> frozenset[str] | None:
+    """Top-level keys without which the absolute expression ``parts`` extracts nothing from a
+    resource, or None when there is no such set: indexing skips a parameter whose keys are all
+    absent (most of a type's parameters, on a typical resource)."""
+    keys: set[str] = set()
+    for part in parts:
+        first = _first_keys(part)
+        if first is None:
+            return None
+        keys |= first
+    return frozenset(keys)
 
 
 def string_leaves(value: Any, out: list[str]) -> list[str]:

@@ -24,6 +24,8 @@ __all__ = ["index_resource", "index_fresh_resources", "fresh_ctes", "fresh_value
 Rows = dict[str, list[tuple[Any, ...]]]
 _TAG = re.compile(r"<[^>]+>")
 _OPEN = {"low": "'-infinity'", "high": "'infinity'"}
+_RANGE_TABLES = ("search_date", "search_number", "search_quantity")  # an absent end is open: -infinity/infinity
+_NAMES = {t.TABLE: ("param", "grp", *t.COLUMNS) for t in TABLES}
 MAX_CONTENT = 200_000
 
 
@@ -71,8 +73,9 @@ def collect_rows(resource_type: str, resource: dict[str, Any]) -> Rows:
     """Index rows per table: (param, grp, *type columns)."""
     out: Rows = {t.TABLE: [] for t in TABLES}
     cache: ComponentCache = {}
-    for param in registry().for_type(resource_type).values():
-        if param.indexed:
+    keys = resource.keys()
+    for param in registry().indexed_for(resource_type):
+        if param.roots is None or not keys.isdisjoint(param.roots):
             _param_rows(param, resource, out, cache)
     return out
 
@@ -84,46 +87,30 @@ def _texts(resource: dict[str, Any]) -> tuple[str, str]:
     return narrative[:MAX_CONTENT], (content + " " + narrative)[:MAX_CONTENT]
 
 
-def _insert_cte(i: int, table: str, columns: tuple[str, ...], *, delete: bool, many: bool) -> sql.Composable:
+def _insert_cte(i: int, table: str, columns: tuple[str, ...], *, delete: bool) -> sql.Composable:
     """The INSERT (after a DELETE of the old rows when ``delete``) of the ``i``-th table's index rows.
 
     Each table's rows are a JSON array parameter of their own (PostgreSQL parses a ``json``
-    value at every use: one shared document was parsed again by every table's CTE). One
-    resource: its type and id are ``$1``/``$2``, the table's rows ``$(3+i)``. ``many``: the rows
-    of several fresh resources, each row carrying its resource's type and id (``t``, ``i``), in ``$(1+i)``.
+    value at every use: one shared document was parsed again by every table's CTE): the
+    resource's type and id are ``$1``/``$2``, the table's rows ``$(3+i)``.
     """
-    keys = ("t", "i") if many else ()
     names = ("param", "grp", *columns)
     record = sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
-        for c, t in zip((*keys, *names), (*("text",) * len(keys), "text", "integer", *COLUMN_TYPES[table]),
-                        strict=True))
+        for c, t in zip(names, ("text", "integer", *COLUMN_TYPES[table]), strict=True))
     select = sql.SQL(", ").join(
         sql.SQL("coalesce(u.{}, {})").format(sql.Identifier(c), sql.SQL(_OPEN[c]))
-        if c in _OPEN and table in ("search_date", "search_number", "search_quantity") else sql.SQL("u.{}").format(
-            sql.Identifier(c)) for c in names)
+        if c in _OPEN and table in _RANGE_TABLES else sql.SQL("u.{}").format(sql.Identifier(c)) for c in names)
     prefix = "d{i} AS (DELETE FROM {t} WHERE resource_type = $1 AND id = $2), " if delete else ""
-    source = f"u.t, u.i, {{select}} FROM json_to_recordset(${1 + i}::json" if many else \
-        f"$1, $2, {{select}} FROM json_to_recordset(${3 + i}::json"
     return sql.SQL(
-        prefix + "i{i} AS (INSERT INTO {t} (resource_type, id, {names}) SELECT " + source + ") AS u({record}))"
+        prefix + "i{i} AS (INSERT INTO {t} (resource_type, id, {names}) SELECT $1, $2, {select}"
+        " FROM json_to_recordset(${n}::json) AS u({record}))"
     ).format(i=sql.SQL(str(i)), t=sql.Identifier(table), names=sql.SQL(", ").join(map(sql.Identifier, names)),
-             select=select, record=record)
+             select=select, n=sql.SQL(str(3 + i)), record=record)
 
 
-def _table_ctes(*, delete: bool, many: bool) -> sql.Composable:
-    return sql.SQL(", ").join(_insert_cte(i, t.TABLE, t.COLUMNS, delete=delete, many=many)
-                              for i, t in enumerate(TABLES))
-
-
-@cache
-def _many_statement() -> str:
-    """Index rows of many fresh resources in one statement (``_many_values``)."""
-    return sql.SQL(
-        "WITH {ctes} INSERT INTO search_text (resource_type, id, narrative, content)"
-        " SELECT u.t, u.i, to_tsvector('simple', u.n), to_tsvector('simple', u.c)"
-        f" FROM json_to_recordset(${1 + len(TABLES)}::json) AS u(t text, i text, n text, c text)"
-    ).format(ctes=_table_ctes(delete=False, many=True)).as_string()
+def _table_ctes(*, delete: bool) -> sql.Composable:
+    return sql.SQL(", ").join(_insert_cte(i, t.TABLE, t.COLUMNS, delete=delete) for i, t in enumerate(TABLES))
 
 
 # One resource's text row: its type and id, then narrative and content after the tables' rows.
@@ -144,14 +131,14 @@ def _statement(fresh: bool) -> str:
     return sql.SQL(
         "WITH {ctes} " + _TEXT_ROW
         + " ON CONFLICT (resource_type, id) DO UPDATE SET narrative = EXCLUDED.narrative, content = EXCLUDED.content"
-    ).format(ctes=_table_ctes(delete=not fresh, many=False)).as_string()
+    ).format(ctes=_table_ctes(delete=not fresh)).as_string()
 
 
 @cache
 def fresh_ctes() -> str:
     """The index rows of one new resource as CTEs of a larger statement (the create's own), its
     values (``fresh_values``) first: the type and id in ``$1``/``$2``, then rows and texts."""
-    return _table_ctes(delete=False, many=False).as_string() + f", itext AS ({_TEXT_ROW})"
+    return _table_ctes(delete=False).as_string() + f", itext AS ({_TEXT_ROW})"
 
 
 async def fresh_values(conn: AsyncConnection[Any], resource_type: str, resource_id: str,
@@ -163,36 +150,54 @@ async def fresh_values(conn: AsyncConnection[Any], resource_type: str, resource_
 
 def _values(resource_type: str, resource_id: str, resource: dict[str, Any]) -> list[str]:
     narrative, content = _texts(resource)
-    tables = _table_rows()
-    _row_objects(collect_rows(resource_type, resource), tables)
-    return [resource_type, resource_id, *_arrays(tables), narrative, content]
+    rows = collect_rows(resource_type, resource)
+    arrays = [dumps([dict(zip(_NAMES[t.TABLE], row, strict=True)) for row in rows[t.TABLE]]).decode()
+              for t in TABLES]
+    return [resource_type, resource_id, *arrays, narrative, content]
 
 
-def _table_rows() -> dict[str, list[dict[str, Any]]]:
-    return {table.TABLE: [] for table in TABLES}
+@cache
+def _copy_statement(table: str, columns: tuple[str, ...]) -> str:
+    return sql.SQL("COPY {} (resource_type, id, param, grp, {}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))).as_string()
 
 
-def _arrays(tables: dict[str, list[dict[str, Any]]]) -> list[str]:
-    return [dumps(rows).decode() for rows in tables.values()]
+_TEXTS_STATEMENT = ("INSERT INTO search_text (resource_type, id, narrative, content)"
+                    " SELECT u.t, u.i, to_tsvector('simple', u.n), to_tsvector('simple', u.c)"
+                    " FROM json_to_recordset(%s::json) AS u(t text, i text, n text, c text)")
 
 
-def _row_objects(rows: Rows, tables: dict[str, list[dict[str, Any]]], ident: tuple[str, str] | None = None) -> None:
-    """Append each table's rows to ``tables`` as objects named like the columns (with the
-    resource's type and id as ``t``/``i`` when ``ident`` is given)."""
-    keys = ("t", "i") if ident else ()
-    for table in TABLES:
-        names = (*keys, "param", "grp", *table.COLUMNS)
-        tables[table.TABLE] += [dict(zip(names, (*(ident or ()), *row), strict=True)) for row in rows[table.TABLE]]
+def _open_ends(table: str, columns: tuple[str, ...]) -> tuple[int, int] | None:
+    """Where an open range's None ends go in a table's COPY row (the statements' coalesce)."""
+    if table not in _RANGE_TABLES:
+        return None
+    return 4 + columns.index("low"), 4 + columns.index("high")
 
 
-def _many_values(resources: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
-    tables = _table_rows()
+def _copy_rows(resources: list[tuple[str, str, dict[str, Any]]]) -> tuple[Rows, list[dict[str, str]]]:
+    """The COPY rows (type, id, param, grp, *columns) of many resources per table, and their texts."""
+    tables: Rows = {t.TABLE: [] for t in TABLES}
     texts = []
     for rtype, rid, resource in resources:
-        _row_objects(collect_rows(rtype, resource), tables, (rtype, rid))
+        for table, rows in collect_rows(rtype, resource).items():
+            if rows:
+                tables[table] += [(rtype, rid, *row) for row in rows]
         narrative, content = _texts(resource)
         texts.append({"t": rtype, "i": rid, "n": narrative, "c": content})
-    return [*_arrays(tables), dumps(texts).decode()]
+    for t in TABLES:
+        ends = _open_ends(t.TABLE, t.COLUMNS)
+        if ends is not None:
+            tables[t.TABLE] = [_closed(row, *ends) for row in tables[t.TABLE]]
+    return tables, texts
+
+
+def _closed(row: tuple[Any, ...], low: int, high: int) -> tuple[Any, ...]:
+    if row[low] is not None and row[high] is not None:
+        return row
+    out = list(row)
+    out[low] = "-infinity" if out[low] is None else out[low]
+    out[high] = "infinity" if out[high] is None else out[high]
+    return tuple(out)
 
 
 async def load_custom_parameters(conn: AsyncConnection[Any]) -> None:
@@ -224,10 +229,18 @@ async def index_resource(conn: AsyncConnection[Any], resource_type: str, resourc
 
 
 async def index_fresh_resources(conn: AsyncConnection[Any], resources: list[tuple[str, str, dict[str, Any]]]) -> None:
-    """Index rows of many resources that have none yet (new ids), in one statement."""
+    """Index rows of many resources that have none yet (new ids): one COPY per table that has
+    rows (no JSON to build in Python nor to parse in PostgreSQL, and the rows are inserted in
+    batches) and one statement for the text rows (their vectors are computed by PostgreSQL)."""
     await _register_parameters(conn, [(rtype, resource) for rtype, _, resource in resources])
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(_many_statement(), _many_values(resources))
+    tables, texts = _copy_rows(resources)
+    async with conn.cursor() as cur:
+        for t in TABLES:
+            if tables[t.TABLE]:
+                async with cur.copy(_copy_statement(t.TABLE, t.COLUMNS)) as copy:
+                    for row in tables[t.TABLE]:
+                        await copy.write_row(row)
+        await cur.execute(_TEXTS_STATEMENT, (dumps(texts).decode(),))
 
 
 @cache

@@ -17,7 +17,7 @@ from functools import cache
 from typing import Any
 
 from ..definitions import definitions
-from .extract import Extractor, compile_path, split_union
+from .extract import Extractor, compile_path, root_keys, split_union
 
 __all__ = ["SearchParam", "Component", "registry", "search_params_for", "Registry", "RESOURCE_COLUMNS",
            "FULLTEXT", "SEARCH_TYPES", "DOMAIN_EXCLUDED"]
@@ -51,6 +51,7 @@ class SearchParam:
     extract: Extractor | None = None
     components: tuple[Component, ...] = ()
     slow: bool = False  # some branch runs on fhirpathpy
+    roots: frozenset[str] | None = None  # top-level keys it needs (extract.root_keys)
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -83,6 +84,7 @@ class Registry:
         self._defs: list[dict[str, Any]] = list(official)
         self._by_url = {sp["url"]: sp for sp in self._defs if "url" in sp}
         self._bound: dict[str, dict[str, SearchParam]] = {}
+        self._indexed: dict[str, tuple[SearchParam, ...]] = {}
         self.custom_loaded = False
 
     def add_custom(self, sp: dict[str, Any]) -> None:
@@ -99,8 +101,10 @@ class Registry:
             self._by_url[url] = {**sp, "url": url}
             for base in sp.get("base") or []:
                 self._bound.pop(base, None)
+                self._indexed.pop(base, None)
             if {"Resource", "DomainResource"} & set(sp.get("base") or []):
                 self._bound.clear()
+                self._indexed.clear()
 
     def for_type(self, rtype: str) -> dict[str, SearchParam]:
         bound = self._bound.get(rtype)
@@ -110,22 +114,29 @@ class Registry:
                 self._bound[rtype] = bound
         return bound
 
+    def indexed_for(self, rtype: str) -> tuple[SearchParam, ...]:
+        """The type's parameters that have index rows, bound once."""
+        indexed = self._indexed.get(rtype)
+        if indexed is None:
+            indexed = self._indexed[rtype] = tuple(p for p in self.for_type(rtype).values() if p.indexed)
+        return indexed
+
     def get(self, rtype: str, code: str) -> SearchParam | None:
         return self.for_type(rtype).get(code)
 
     def _bind(self, sp: dict[str, Any], rtype: str) -> SearchParam:
         expression = sp.get("expression")
-        extract, slow = None, False
+        extract, slow, roots = None, False, None
         if expression:
             parts = _branches(expression, rtype)
             if parts:
                 extract, n_slow = compile_path(parts)
-                slow = n_slow > 0
+                slow, roots = n_slow > 0, root_keys(parts)
         components = tuple(self._component(c) for c in sp.get("component") or ())
         return SearchParam(
             code=sp["code"], type=sp["type"], url=sp.get("url", ""), resource_type=rtype, expression=expression,
             targets=tuple(sp.get("target") or ()), description=sp.get("description"), extract=extract,
-            components=components, slow=slow)
+            components=components, slow=slow, roots=roots)
 
     def _component(self, component: dict[str, Any]) -> Component:
         definition = component.get("definition", "")
