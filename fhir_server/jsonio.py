@@ -31,8 +31,11 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def parse_json(raw: bytes, max_depth: int = 64) -> Any:
-    """Parse a request body once; raise BadRequest with a clear message on any defect."""
+def parse_json(raw: bytes, max_depth: int | None = 64) -> Any:
+    """Parse a request body once; raise BadRequest with a clear message on any defect.
+
+    ``max_depth`` None: no nesting check beyond the parsers' own (about 1,000 levels), for
+    stored resources and the operator's own files."""
     try:
         if _LOSSY_NUMBER.search(raw):
             value = json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_reject_constant)
@@ -42,7 +45,8 @@ def parse_json(raw: bytes, max_depth: int = 64) -> Any:
         raise BadRequest(f"Request body is not valid UTF-8: {exc.reason} at byte {exc.start}") from exc
     except (ValueError, RecursionError) as exc:
         raise BadRequest(f"Request body is not valid JSON: {exc}") from exc
-    check_depth(value, max_depth)
+    if max_depth is not None:
+        check_depth(value, max_depth)
     return value
 
 

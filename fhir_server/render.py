@@ -91,7 +91,7 @@ def fhir_response(request: Request, body: bytes | dict[str, Any] | None, status:
     if isinstance(body, dict):
         payload = dumps(body, pretty=is_pretty(request))
     elif is_pretty(request):
-        payload = dumps(parse_json(body, max_depth=10_000), pretty=True)
+        payload = dumps(parse_json(body, max_depth=None), pretty=True)
     else:
         payload = body
     return Response(payload, status_code=status, headers=headers,

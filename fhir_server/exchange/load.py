@@ -120,7 +120,7 @@ async def _load_ndjson(ctx: BundleContext, data: bytes, report: FileReport) -> N
             for number, line in lines[start:start + NDJSON_CHUNK]:
                 try:
                     async with conn.transaction():  # a savepoint: one bad line does not undo the chunk
-                        written.append(await _write_one(conn, parse_json(line, 10_000)))
+                        written.append(await _write_one(conn, parse_json(line, None)))
                     report.loaded += 1
                 except FhirError as exc:
                     report.rejected.append(f"line {number}: {exc.message}")
@@ -139,7 +139,7 @@ async def load_file(ctx: BundleContext, path: Path, force: bool = False) -> File
         if ".ndjson" in path.name:
             await _load_ndjson(ctx, data, report)
         else:
-            document = parse_json(data, 10_000)
+            document = parse_json(data, None)
             if isinstance(document, dict) and document.get("resourceType") == "Bundle" and \
                     document.get("type") in ("transaction", "batch"):
                 await _load_bundle(ctx, document, report)

@@ -78,7 +78,7 @@ def validate_or_raise(resource: dict[str, Any]) -> tuple[Issue, ...]:
 
 
 def _parse_stored(body: bytes) -> dict[str, Any]:
-    value = parse_json(body, max_depth=10_000)
+    value = parse_json(body, max_depth=None)
     assert isinstance(value, dict)
     return value
 

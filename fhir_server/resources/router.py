@@ -79,7 +79,7 @@ def _render_read(request: Request, version: Version) -> Response:
     summary, elements = request.query_params.get("_summary"), request.query_params.get("_elements")
     if summary is None and elements is None:
         return fhir_response(request, version.body, headers=headers)
-    resource = parse_json(version.body, max_depth=10_000)
+    resource = parse_json(version.body, max_depth=None)
     if summary is not None:
         resource = apply_summary(resource, summary)
     if elements is not None:

@@ -52,7 +52,7 @@ def _content(row: Row, result: SearchResult, match: bool) -> bytes:
     summary, elements = result.request.summary, result.request.elements
     if (summary in (None, "false") and not elements) or (not match and not summary):
         return row[2].encode()
-    resource = parse_json(row[2].encode(), max_depth=10_000)  # keeps decimal precision
+    resource = parse_json(row[2].encode(), max_depth=None)  # keeps decimal precision
     if summary not in (None, "false"):
         resource = apply_summary(resource, summary)
     if elements and match:

@@ -49,3 +49,10 @@ def test_one_lossy_number_sends_the_whole_body_to_decimal() -> None:
 def test_numbers_in_one_array_keep_their_text() -> None:
     value = parse_json(b'{"w":[443.8704922906763,1.50]}')
     assert dumps(value) == b'{"w":[443.8704922906763,1.50]}'
+
+
+def test_no_depth_check_for_stored_data() -> None:
+    deep = b'{"a": [{"b": {"c": [1]}}]}'
+    with pytest.raises(BadRequest):
+        parse_json(deep, 3)
+    assert parse_json(deep, None) == {"a": [{"b": {"c": [1]}}]}
