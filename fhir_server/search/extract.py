@@ -26,7 +26,7 @@ from ..resources.validation.fhirpath_env import (
     typed_node,
 )
 
-__all__ = ["Node", "Extractor", "compile_path", "root_keys", "split_union", "reference_type", "string_leaves"]
+__all__ = ["Node", "Extractor", "compile_path", "root_keys", "split_union", "reference_type", "text_leaves"]
 
 # A node is (value, type hint): the hint is the choice suffix (``Quantity``, ``DateTime``)
 # when the value came from a choice element, else None; the index types duck-type the rest.
@@ -302,16 +302,29 @@ def root_keys(parts: list[str]) -> frozenset[str] | None:
     return frozenset(keys)
 
 
-def string_leaves(value: Any, out: list[str]) -> list[str]:
-    """Every string under a JSON value, appended to ``out`` (used by _content; no generator
-    chain per level, which cost as much as the rest of the index extraction)."""
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            stack.extend(reversed(node.values()))
-        elif isinstance(node, list):
-            stack.extend(reversed(node))
-        elif isinstance(node, str):
+# Keys whose strings are structure, not text: references, URIs (systems, extension urls,
+# profiles) and ids. With dates and the narrative's XHTML they were two thirds of a Synthea
+# resource's strings, and most of the cost of its _content vector.
+_NOT_TEXT = frozenset({"reference", "system", "url", "profile", "id", "fullUrl", "div"})
+_DATE_TIME = re.compile(r"\d{4}-\d\d(-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?)?)?")
+
+
+def text_leaves(value: Any, out: list[str]) -> list[str]:
+    """The strings of a JSON value that are text (for ``_content``): every string except those
+    under ``_NOT_TEXT`` keys and dates/times (searched as dates). Recursive: stored and
+    request JSON nests at most as deep as the parsers allow."""
+
+    def walk(node: Any) -> None:
+        kind = type(node)
+        if kind is dict:
+            for key, child in node.items():
+                if key not in _NOT_TEXT:
+                    walk(child)
+        elif kind is list:
+            for child in node:
+                walk(child)
+        elif kind is str and not _DATE_TIME.fullmatch(node):
             out.append(node)
+
+    walk(value)
     return out

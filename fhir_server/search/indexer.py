@@ -14,7 +14,7 @@ from typing import Any
 from psycopg import AsyncConnection, AsyncRawCursor, sql
 
 from ..jsonio import dumps
-from .extract import string_leaves
+from .extract import text_leaves
 from .registry import FULLTEXT, SearchParam, registry
 from .types import BY_TYPE, COLUMN_TYPES, TABLES, token
 
@@ -83,7 +83,7 @@ def collect_rows(resource_type: str, resource: dict[str, Any]) -> Rows:
 def _texts(resource: dict[str, Any]) -> tuple[str, str]:
     div = (resource.get("text") or {}).get("div") if isinstance(resource.get("text"), dict) else None
     narrative = _TAG.sub(" ", div) if isinstance(div, str) else ""
-    content = " ".join(v for v in string_leaves(resource, []) if not v.startswith("<div"))
+    content = " ".join(text_leaves(resource, []))
     return narrative[:MAX_CONTENT], (content + " " + narrative)[:MAX_CONTENT]
 
 

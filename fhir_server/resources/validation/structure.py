@@ -37,13 +37,15 @@ def _datatype_constraints(datatype: StructureTable) -> tuple[dict[str, Any], ...
 # Values of named data types that validated without any issue, keyed by (element id,
 # serialized value) and mapped to the element itself (which keeps the id from being reused).
 # A value's validity depends only on its element (type, bindings, constraints) and itself -- except a
-# Reference's ref-1 (a local '#id' must match the root's contained resources), so nothing
-# that holds a reference is remembered. Narrative and Meta are unique per resource, an
-# Attachment may be megabytes; no value over _CLEAN_BYTES is kept.
+# Reference's ref-1 (a local '#id' must match the root's contained resources; the only data-type
+# invariant of R4 that looks outside its value), so nothing that holds a local reference is
+# remembered: a bundle's many references to its patient and encounters are. Narrative and
+# Meta are unique per resource, an Attachment may be megabytes; no value over _CLEAN_BYTES is kept.
 _CLEAN: dict[tuple[int, bytes], Child] = {}
 _CLEAN_LIMIT = 50_000
 _CLEAN_BYTES = 1024
-_NOT_REMEMBERED = frozenset({"Reference", "Narrative", "Meta", "Attachment"})
+_NOT_REMEMBERED = frozenset({"Narrative", "Meta", "Attachment"})
+_LOCAL_REFERENCE = b'"reference":"#'  # as orjson writes it (no spaces)
 
 
 def _clean_key(child: Child, value: dict[str, Any]) -> tuple[int, bytes] | None:
@@ -53,7 +55,7 @@ def _clean_key(child: Child, value: dict[str, Any]) -> tuple[int, bytes] | None:
         serialized = dumps(value)
     except (TypeError, ValueError):  # e.g. an integer beyond 64 bits: validate it every time
         return None
-    if len(serialized) > _CLEAN_BYTES or b'"reference"' in serialized:
+    if len(serialized) > _CLEAN_BYTES or _LOCAL_REFERENCE in serialized:
         return None
     return id(child), serialized
 

@@ -107,6 +107,14 @@ def test_a_local_reference_is_judged_against_its_own_resource() -> None:
     assert _errors(with_contained) == []
 
 
+def test_a_remembered_reference_is_still_checked_against_each_elements_targets() -> None:
+    at_subject = {"resourceType": "Condition", "subject": _SUBJECT}
+    at_encounter = {"resourceType": "Condition", "subject": {"reference": "Patient/p2"}, "encounter": _SUBJECT}
+    for _ in range(2):
+        assert _errors(at_subject) == []
+        assert _errors(at_encounter) == [("structure", ("Condition.encounter",))]  # Encounter only
+
+
 def test_a_repeated_bad_value_is_reported_every_time() -> None:
     bad = {"system": "http://loinc.org", "code": " padded"}  # code: no leading whitespace
     observation = {"resourceType": "Observation", "status": "final",
