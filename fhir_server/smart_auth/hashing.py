@@ -12,11 +12,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-__all__ = ["hash_password", "verify_password", "digest", "digest_matches", "random_token", "DUMMY_HASH"]
+__all__ = ["hash_password", "verify_password", "digest", "digest_matches", "random_token", "dummy_hash"]
 
 _hasher = PasswordHasher()  # argon2id with the library's RFC 9106 "low memory" defaults
 
@@ -32,9 +33,12 @@ def verify_password(stored_hash: str, password: str) -> bool:
         return False
 
 
-# Verified against when the username is unknown, so both paths cost one argon2 run
-# (no user enumeration by timing).
-DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+@cache
+def dummy_hash() -> str:
+    """Verified against when the username is unknown, so both paths cost one argon2 run (no
+    user enumeration by timing). Made on first use: an argon2 run at import cost every
+    command-line start ~150 ms."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def digest(value: str) -> str:

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from ..db import Database
 from . import grant_store
 from .discovery import AuthUrls
+from .hashing import dummy_hash
 from .keys import InvalidToken, KeyStore
 from .server import SmartAuthorizationServer
 from .storage import server_secret
@@ -78,6 +79,7 @@ async def startup(app: Any) -> SmartAuth:
     smart = SmartAuth(db, keys, server, await server_secret(db, "csrf"),
                       settings.public_base.startswith("https://"))
     await grant_store.purge_expired(db)
+    await asyncio.to_thread(dummy_hash)  # made now: the first unknown-user login must cost what the others do
     app.state.smart = smart
     return smart
 

@@ -17,7 +17,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from ..db import Database
-from .hashing import DUMMY_HASH, argv_safe, digest, hash_password, random_token, verify_password
+from .hashing import argv_safe, digest, dummy_hash, hash_password, random_token, verify_password
 from .models import Client, LaunchContext, User
 
 __all__ = [
@@ -90,7 +90,7 @@ async def authenticate_user(db: Database, username: str, password: str) -> User 
             "SELECT username, fhir_user, password_hash FROM smart_user WHERE username = %s", (username,))
         row = await cur.fetchone()
     # argon2 is CPU-bound: keep it off the event loop; verify a dummy hash for unknown users.
-    ok = await asyncio.to_thread(verify_password, row[2] if row else DUMMY_HASH, password)
+    ok = await asyncio.to_thread(verify_password, row[2] if row else dummy_hash(), password)
     return User(row[0], row[1]) if row and ok else None
 
 
