@@ -9,7 +9,7 @@ they sit: nested elements, extensions (``valueReference``) and contained resourc
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -36,14 +36,13 @@ def collect_references(node: Any, found: set[str], holders: list[dict[str, Any]]
     kept = holders if holders is not None else []
 
     def walk(item: dict[str, Any] | list[Any]) -> None:
+        children: Iterable[Any] = item
         if type(item) is dict:
             ref = item.get("reference")
             if type(ref) is str:
                 found.add(ref)
                 kept.append(item)
             children = item.values()
-        else:
-            children = item
         for child in children:
             kind = type(child)
             if kind is dict or kind is list:
