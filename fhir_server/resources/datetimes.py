@@ -23,8 +23,24 @@ def _add_months(moment: datetime, months: int) -> datetime:
     return moment.replace(year=moment.year + year, month=month + 1)
 
 
+# Ranges already parsed: the same moments recur across a record's resources (an encounter's
+# start in each of its observations, claims and procedures). Bounded; values are immutable.
+_PARSED: dict[str, tuple[datetime, datetime]] = {}
+_PARSED_LIMIT = 20_000
+
+
 def parse_fhir_datetime_range(value: str, name: str) -> tuple[datetime, datetime]:
     """The [start, end) interval a FHIR date/dateTime covers at its precision."""
+    found = _PARSED.get(value)
+    if found is None:
+        found = _parse_range(value, name)
+        if len(_PARSED) >= _PARSED_LIMIT:
+            _PARSED.clear()
+        _PARSED[value] = found
+    return found
+
+
+def _parse_range(value: str, name: str) -> tuple[datetime, datetime]:
     # An unencoded '+' in a query string arrives as a space: "10:00:00 02:00" means "+02:00".
     match = _DATETIME.match(value.strip().replace(" ", "+"))
     if not match:

@@ -53,11 +53,29 @@ def _json_type_problem(type_name: str, value: Any) -> str | None:
     return None
 
 
+# Strings already found valid per type (codes, systems, moments recur across resources):
+# their regex and calendar checks are skipped. Bounded.
+_VALID: set[tuple[str, str]] = set()
+_VALID_LIMIT = 50_000
+
+
 def primitive_problem(type_name: str, value: Any) -> str | None:
     """Why ``value`` is not a valid ``type_name`` value, or None when it is."""
     problem = _json_type_problem(type_name, value)
     if problem is not None or type_name in NUMBER_TYPES or type_name == "boolean":
         return problem
+    key = (type_name, value)
+    if key in _VALID:
+        return None
+    problem = _string_problem(type_name, value)
+    if problem is None and len(value) <= 256:
+        if len(_VALID) >= _VALID_LIMIT:
+            _VALID.clear()
+        _VALID.add(key)
+    return problem
+
+
+def _string_problem(type_name: str, value: str) -> str | None:
     pattern = _pattern(type_name)
     if pattern is not None and not pattern.fullmatch(value):
         return f"{value[:60]!r} is not a valid {type_name}"

@@ -31,3 +31,12 @@ def test_ranges(value: str, start: datetime, end: datetime) -> None:
 def test_invalid(value: str) -> None:
     with pytest.raises(BadRequest):
         parse_fhir_datetime_range(value, "_since")
+
+
+def test_a_remembered_range_is_the_same_and_a_bad_value_fails_every_time() -> None:
+    first = parse_fhir_datetime_range("2011-04-19T09:21:52+02:00", "date")
+    assert parse_fhir_datetime_range("2011-04-19T09:21:52+02:00", "effective") == first == (
+        datetime(2011, 4, 19, 7, 21, 52, tzinfo=UTC), datetime(2011, 4, 19, 7, 21, 53, tzinfo=UTC))
+    for name in ("date", "birthdate"):
+        with pytest.raises(BadRequest, match=name):
+            parse_fhir_datetime_range("2011-13-01", name)
