@@ -84,7 +84,7 @@ def bulk_creatable(entry: EntryRequest) -> bool:
 async def execute_creates(conn: AsyncConnection[Any], ctx: BundleContext,
                           entries: list[tuple[EntryRequest, str]]) -> dict[int, EntryResult]:
     """The creates of a transaction with their planned ids: each checked and validated as a
-    single create is, then stored by two statements for all of them (``repository.create_many``).
+    single create is, then stored together (``repository.create_many``).
     An entry's error is raised as ``EntryError`` so the transaction can name the entry."""
     prepared = []
     for entry, rid in entries:

@@ -234,7 +234,8 @@ SELECT resource_type, id, version_id, txid, last_updated, deleted, content FROM 
 async def create_many(conn: AsyncConnection[Any], indexer: Indexer,
                       items: list[tuple[dict[str, Any], str]]) -> list[Version]:
     """Create many resources with ids assigned beforehand (a transaction bundle's creates):
-    the same rows as ``create`` for each, written by two statements for the whole list."""
+    the same rows as ``create`` for each, written for the whole list at once: one statement for the
+    resource and history rows, then the index rows (``indexer.index_fresh_resources``)."""
     rows: list[dict[str, Any]] = []
     indexed: list[tuple[str, str, dict[str, Any]]] = []
     versions: list[Version] = []
