@@ -101,10 +101,16 @@ def _flatten(value: Any, hint: str | None, out: list[Node]) -> None:
         out.append((value, hint))
 
 
+def _choice_keys(name: str) -> dict[str, str]:
+    """A choice element's JSON keys and their type hints (``valueQuantity`` -> ``Quantity``);
+    empty for other elements."""
+    return {name + s[0].upper() + s[1:]: s[0].upper() + s[1:] for s in _CHOICES.get(name, ())}
+
+
 def _child(name: str) -> Step:
-    # A choice element's keys (valueQuantity -> hint "Quantity"), found by scanning the object's
-    # few keys rather than trying each of the up to 50 choice types.
-    choice_keys = {name + s[0].upper() + s[1:]: s[0].upper() + s[1:] for s in _CHOICES.get(name, ())}
+    # A choice element's keys are found by scanning the object's few keys rather than trying
+    # each of the up to 50 choice types.
+    choice_keys = _choice_keys(name)
 
     def step(nodes: list[Node], root: dict[str, Any]) -> list[Node]:
         out: list[Node] = []
@@ -286,7 +292,7 @@ def _first_keys(part: str) -> frozenset[str] | None:
         name = indexed["name"] if indexed else steps[0]
     if not re.fullmatch(_IDENT, name):
         return None
-    return frozenset({name, *(name + s[0].upper() + s[1:] for s in _CHOICES.get(name, ()))})
+    return frozenset({name, *_choice_keys(name)})
 
 
 def root_keys(parts: list[str]) -> frozenset[str] | None:

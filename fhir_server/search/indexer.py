@@ -23,8 +23,9 @@ __all__ = ["index_resource", "index_fresh_resources", "fresh_ctes", "fresh_value
 
 Rows = dict[str, list[tuple[Any, ...]]]
 _TAG = re.compile(r"<[^>]+>")
-_OPEN = {"low": "'-infinity'", "high": "'infinity'"}
-_RANGE_TABLES = ("search_date", "search_number", "search_quantity")  # an absent end is open: -infinity/infinity
+# An absent end of a range is open: what is stored for it, per column, in these tables.
+_OPEN = {"low": "-infinity", "high": "infinity"}
+_RANGE_TABLES = ("search_date", "search_number", "search_quantity")
 _NAMES = {t.TABLE: ("param", "grp", *t.COLUMNS) for t in TABLES}
 MAX_CONTENT = 200_000
 
@@ -99,7 +100,7 @@ def _insert_cte(i: int, table: str, columns: tuple[str, ...], *, delete: bool) -
         sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t))
         for c, t in zip(names, ("text", "integer", *COLUMN_TYPES[table]), strict=True))
     select = sql.SQL(", ").join(
-        sql.SQL("coalesce(u.{}, {})").format(sql.Identifier(c), sql.SQL(_OPEN[c]))
+        sql.SQL("coalesce(u.{}, {})").format(sql.Identifier(c), sql.Literal(_OPEN[c]))
         if c in _OPEN and table in _RANGE_TABLES else sql.SQL("u.{}").format(sql.Identifier(c)) for c in names)
     prefix = "d{i} AS (DELETE FROM {t} WHERE resource_type = $1 AND id = $2), " if delete else ""
     return sql.SQL(
@@ -167,11 +168,9 @@ _TEXTS_STATEMENT = ("INSERT INTO search_text (resource_type, id, narrative, cont
                     " FROM json_to_recordset(%s::json) AS u(t text, i text, n text, c text)")
 
 
-def _open_ends(table: str, columns: tuple[str, ...]) -> tuple[int, int] | None:
-    """Where an open range's None ends go in a table's COPY row (the statements' coalesce)."""
-    if table not in _RANGE_TABLES:
-        return None
-    return 4 + columns.index("low"), 4 + columns.index("high")
+# Where each range table's open ends sit in its COPY rows (type, id, param, grp, *columns).
+_OPEN_ENDS = {t.TABLE: (4 + t.COLUMNS.index("low"), 4 + t.COLUMNS.index("high")) for t in TABLES
+              if t.TABLE in _RANGE_TABLES}
 
 
 def _copy_rows(resources: list[tuple[str, str, dict[str, Any]]]) -> tuple[Rows, list[dict[str, str]]]:
@@ -184,10 +183,8 @@ def _copy_rows(resources: list[tuple[str, str, dict[str, Any]]]) -> tuple[Rows, 
                 tables[table] += [(rtype, rid, *row) for row in rows]
         narrative, content = _texts(resource)
         texts.append({"t": rtype, "i": rid, "n": narrative, "c": content})
-    for t in TABLES:
-        ends = _open_ends(t.TABLE, t.COLUMNS)
-        if ends is not None:
-            tables[t.TABLE] = [_closed(row, *ends) for row in tables[t.TABLE]]
+    for table, (low, high) in _OPEN_ENDS.items():
+        tables[table] = [_closed(row, low, high) for row in tables[table]]
     return tables, texts
 
 
@@ -195,8 +192,8 @@ def _closed(row: tuple[Any, ...], low: int, high: int) -> tuple[Any, ...]:
     if row[low] is not None and row[high] is not None:
         return row
     out = list(row)
-    out[low] = "-infinity" if out[low] is None else out[low]
-    out[high] = "infinity" if out[high] is None else out[high]
+    out[low] = _OPEN["low"] if out[low] is None else out[low]
+    out[high] = _OPEN["high"] if out[high] is None else out[high]
     return tuple(out)
 
 
