@@ -22,7 +22,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from . import smart_auth
-from .audit import routes as audit_routes
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
 from .config import Settings, load_settings
@@ -37,7 +36,7 @@ from .exchange.bulk_export import ExportWorker
 from .jsonio import dumps
 from .render import fhir_response
 from .request_id import RequestIdMiddleware
-from .resources import capability, history_routes
+from .resources import audit_routes, capability, history_routes
 from .resources import router as resource_router
 from .resources.hot_paths import HotPathMiddleware
 from .resources.operations import everything as everything_operation

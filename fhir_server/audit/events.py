@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..fhir.datetimes import format_instant, now_instant
 from ..ids import next_unique
-from ..resources.versions import format_instant, now_instant
 
 __all__ = ["AuditRecord", "build_audit_record", "ACTIONS"]
 

@@ -16,7 +16,7 @@ from typing import Any
 from psycopg import sql
 
 from ..errors import BadRequest
-from ..resources.datetimes import parse_fhir_datetime_range
+from ..fhir.datetimes import parse_fhir_datetime_range
 
 __all__ = ["AuditQuery", "parse_audit_query", "audit_statement", "SUPPORTED"]
 

@@ -15,14 +15,14 @@ from starlette.responses import Response
 
 from ..definitions import definitions
 from ..errors import BadRequest, Forbidden, NotFound, ServerError
+from ..fhir.body import read_json_body
+from ..fhir.datetimes import format_instant, parse_instant
 from ..render import fhir_response
 from ..resources import repository
-from ..resources.body import read_json_body
-from ..resources.datetimes import parse_instant
-from ..resources.versions import format_instant
+from ..search.compartment import patient_compartment_types
 from ..smart_auth.policy import policy_of
 from .bulk_export import OUTPUT_FORMATS, ExportParams, cancel_job, create_job, job_owner, job_status, parse_types
-from .export_scope import ExportScope, patient_compartment_types
+from .export_scope import ExportScope
 
 __all__ = ["router"]
 

@@ -7,37 +7,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from psycopg import AsyncConnection
 
-from ..definitions import definitions
-from ..search.compartment import compartment_types
+from ..search.compartment import membership
 from ..search.criteria import Context
 from ..search.parse import parse_request
 from ..search.query import conditions
 from ..search.sqlfrag import Q, fmt, join
 
-__all__ = ["ExportScope", "scope_filter", "patient_compartment_types", "group_patient_ids", "membership"]
+__all__ = ["ExportScope", "scope_filter", "group_patient_ids"]
 
 
 @dataclass(frozen=True)
 class ExportScope:
     level: str  # system | patient | group
     group_id: str | None
-
-
-@cache
-def patient_compartment_types() -> frozenset[str]:
-    return frozenset(compartment_types("Patient"))
-
-
-@cache
-def _patient_params() -> dict[str, tuple[str, ...]]:
-    definition = definitions().compartments["Patient"]
-    return {r["code"]: tuple(p for p in r.get("param", ()) if p != "{def}")
-            for r in definition.get("resource", ()) if r.get("param")}
 
 
 async def group_patient_ids(conn: AsyncConnection[Any], group_id: str) -> list[str]:
@@ -47,16 +33,6 @@ async def group_patient_ids(conn: AsyncConnection[Any], group_id: str) -> list[s
         " WHERE r.resource_type = 'Group' AND r.id = %s AND NOT r.deleted", (group_id,))
     refs = [row[0] for row in await cur.fetchall() if row[0]]
     return [ref.split("/", 1)[1] for ref in refs if ref.startswith("Patient/") and ref.count("/") == 1]
-
-
-def membership(rtype: str, patient_ids: list[str] | None) -> Q:
-    """Resources of ``rtype`` in the compartment of any patient, or of the listed ones."""
-    if rtype == "Patient":
-        return fmt("TRUE") if patient_ids is None else fmt("r.id = ANY({})", patient_ids)
-    params = list(_patient_params().get(rtype, ()))
-    target = fmt("TRUE") if patient_ids is None else fmt("i.target_id = ANY({})", patient_ids)
-    return fmt("r.id IN (SELECT i.id FROM search_reference i WHERE i.resource_type = {} AND i.param = ANY({})"
-               " AND i.target_type = 'Patient' AND {})", rtype, params, target)
 
 
 def _type_filter(rtype: str, filters: list[list[tuple[str, str]]]) -> Q | None:

@@ -9,9 +9,9 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ..fhir.body import read_json_body
+from ..fhir.datetimes import format_instant
 from ..render import fhir_response, negotiate
-from ..resources.body import read_json_body
-from ..resources.versions import format_instant
 from ..smart_auth.policy import policy_of
 from .bundle import BundleContext, process_batch, process_transaction
 from .entries import EntryRequest, parse_entries

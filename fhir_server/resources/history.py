@@ -18,9 +18,8 @@ import orjson
 from psycopg import AsyncConnection, sql
 
 from ..errors import BadRequest
+from ..fhir.datetimes import format_instant, parse_fhir_datetime_range, parse_instant
 from ..search.sqlfrag import Q
-from .datetimes import parse_fhir_datetime_range, parse_instant
-from .versions import format_instant
 
 __all__ = ["HistoryQuery", "parse_history_query", "fetch_history", "history_bundle"]
 

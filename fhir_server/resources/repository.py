@@ -21,9 +21,10 @@ import orjson
 from psycopg import AsyncConnection, AsyncRawCursor
 
 from ..errors import Gone, NotFound, PreconditionFailed
+from ..fhir.datetimes import format_instant, now_instant
 from ..ids import time_ordered_id
 from ..jsonio import dumps
-from .versions import Version, format_instant, now_instant
+from .versions import Version
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 

@@ -13,14 +13,14 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
 from ..errors import BadRequest, Issue, operation_outcome
+from ..fhir.body import read_json_body
+from ..fhir.summary import apply_elements, apply_summary
 from ..jsonio import parse_json
 from ..render import check_content_type, fhir_response, negotiate
 from ..smart_auth.policy import policy_of
 from . import patch as patching
-from .body import read_json_body
 from .interactions import WriteOutcome, check_type
 from .service import ResourceService
-from .summary import apply_elements, apply_summary
 from .versions import Version, parse_etag, parse_http_date
 
 __all__ = ["router", "hot_router"]

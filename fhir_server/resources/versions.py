@@ -10,7 +10,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 
 from ..errors import BadRequest
 
-__all__ = ["Version", "parse_etag", "parse_http_date", "now_instant", "format_instant"]
+__all__ = ["Version", "parse_etag", "parse_http_date"]
 
 _ETAG = re.compile(r'^\s*(?:W/)?"?([^"\s]+)"?\s*$')
 
@@ -59,13 +59,3 @@ def parse_http_date(value: str) -> datetime:
     except (TypeError, ValueError) as exc:
         raise BadRequest(f"Malformed HTTP date {value!r}") from exc
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def now_instant() -> datetime:
-    """The server clock at millisecond precision, the precision lastUpdated is written with."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def format_instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -13,7 +13,7 @@ from ..definitions import definitions
 from ..errors import NotFound
 from .sqlfrag import Q, fmt, join
 
-__all__ = ["compartment_types", "compartment_predicate"]
+__all__ = ["compartment_types", "compartment_predicate", "patient_compartment_types", "membership"]
 
 
 @cache
@@ -43,3 +43,25 @@ def compartment_predicate(compartment: str, compartment_id: str, rtype: str) -> 
                          " AND i.param = ANY({}) AND i.target_type = {} AND i.target_id = {})",
                          rtype, refs, compartment, compartment_id))
     return fmt("({})", join(" OR ", parts))
+
+
+@cache
+def patient_compartment_types() -> frozenset[str]:
+    return frozenset(compartment_types("Patient"))
+
+
+@cache
+def _patient_params() -> dict[str, tuple[str, ...]]:
+    definition = definitions().compartments["Patient"]
+    return {r["code"]: tuple(p for p in r.get("param", ()) if p != "{def}")
+            for r in definition.get("resource", ()) if r.get("param")}
+
+
+def membership(rtype: str, patient_ids: list[str] | None) -> Q:
+    """Resources of ``rtype`` in the compartment of any patient, or of the listed ones."""
+    if rtype == "Patient":
+        return fmt("TRUE") if patient_ids is None else fmt("r.id = ANY({})", patient_ids)
+    params = list(_patient_params().get(rtype, ()))
+    target = fmt("TRUE") if patient_ids is None else fmt("i.target_id = ANY({})", patient_ids)
+    return fmt("r.id IN (SELECT i.id FROM search_reference i WHERE i.resource_type = {} AND i.param = ANY({})"
+               " AND i.target_type = 'Patient' AND {})", rtype, params, target)

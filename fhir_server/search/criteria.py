@@ -16,7 +16,7 @@ from datetime import datetime
 
 from ..definitions import definitions
 from ..errors import BadRequest
-from ..resources.datetimes import parse_fhir_datetime_range
+from ..fhir.datetimes import parse_fhir_datetime_range
 from .parse import Criterion, split_escaped, unescape
 from .registry import SearchParam, registry
 from .sqlfrag import Q, fmt, ident, join

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..resources.validation.fhirpath_env import (
+from ..fhir.fhirpath_env import (
     choice_suffixes,
     compile_expression,
     resolving,

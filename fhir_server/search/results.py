@@ -16,8 +16,8 @@ from urllib.parse import urlencode
 import orjson
 
 from ..errors import Issue, operation_outcome
+from ..fhir.summary import apply_elements, apply_summary
 from ..jsonio import dumps, parse_json
-from ..resources.summary import apply_elements, apply_summary
 from .service import Row, SearchResult
 
 __all__ = ["bundle_bytes", "self_items"]

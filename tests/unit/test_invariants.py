@@ -19,7 +19,7 @@ import pytest
 
 from fhir_server.definitions import definitions
 from fhir_server.errors import Issue
-from fhir_server.resources.validation import fhirpath_env as env
+from fhir_server.fhir import fhirpath_env as env
 from fhir_server.resources.validation.invariants import NATIVE, InvariantChecker, Scope, compile_existence
 
 EXAMPLES = Path(__file__).resolve().parents[2] / ".cache" / "hl7.fhir.r4.examples-4.0.1.tgz"

@@ -18,8 +18,8 @@ from psycopg import AsyncConnection
 from starlette.responses import Response
 
 from ...errors import BadRequest
-from ...exchange.export_scope import membership, patient_compartment_types
 from ...render import fhir_response
+from ...search.compartment import membership, patient_compartment_types
 from ...search.includes import visible_rows
 from ...search.results import bundle_bytes
 from ...search.service import Row, SearchOptions, SearchResult, search

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ...errors import BadRequest, Forbidden, Issue, operation_outcome
+from ...fhir.body import read_json_body
 from ...render import fhir_response
 from ...smart_auth.policy import policy_of
-from ..body import read_json_body
 from ..interactions import check_type
 from ..validation import validate_resource
 

@@ -32,8 +32,9 @@ from decimal import Decimal
 from typing import Any
 
 from fhir_server.errors import Issue
-from fhir_server.resources.validation import fhirpath_env as env
 from fhir_server.resources.validation.or_guards import guard_or
+
+from ...fhir import fhirpath_env as env
 
 __all__ = ["InvariantChecker", "UNSUPPORTED", "CORRECTED", "NATIVE", "Scope", "compile_existence"]
 

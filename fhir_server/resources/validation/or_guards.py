@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .fhirpath_env import top_level_positions
+from ...fhir.fhirpath_env import top_level_positions
 
 __all__ = ["guard_or", "split_top_level_or"]
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ...errors import BadRequest
-from ...resources.datetimes import parse_fhir_datetime_range
+from ...fhir.datetimes import parse_fhir_datetime_range
 from ..extract import Node
 from ..parse import unescape
 from ..sqlfrag import Q, fmt, ident, join

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from fhir_server.resources.validation.fhirpath_env import R4_MODEL
+from fhir_server.fhir.fhirpath_env import R4_MODEL
 from fhir_server.search.extract import split_union
 
 P2T: dict[str, str] = R4_MODEL["path2Type"]

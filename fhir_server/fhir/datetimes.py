@@ -75,3 +75,13 @@ def _parse_range(value: str, name: str) -> tuple[datetime, datetime]:
 def parse_instant(value: str, name: str) -> datetime:
     """The start of the value's range (e.g. ``_since=2020-01-01`` means from that midnight, UTC)."""
     return parse_fhir_datetime_range(value, name)[0]
+
+
+def now_instant() -> datetime:
+    """The server clock at millisecond precision, the precision lastUpdated is written with."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def format_instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fhir_server.errors import BadRequest
-from fhir_server.resources.summary import SUBSETTED, apply_elements, apply_summary
+from fhir_server.fhir.summary import SUBSETTED, apply_elements, apply_summary
 
 OBS = {"resourceType": "Observation", "id": "o", "meta": {"versionId": "1"},
        "text": {"status": "generated", "div": "<div xmlns=\"http://www.w3.org/1999/xhtml\">x</div>"},

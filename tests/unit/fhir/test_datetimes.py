@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from fhir_server.errors import BadRequest
-from fhir_server.resources.datetimes import parse_fhir_datetime_range
+from fhir_server.fhir.datetimes import parse_fhir_datetime_range
 
 PLUS2 = timezone(timedelta(hours=2))
 

@@ -19,16 +19,15 @@ import psycopg
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from ..audit.events import AuditRecord
+from ..audit.query import audit_statement, parse_audit_query
+from ..audit.recorder import insert_records
 from ..errors import BadRequest, Forbidden, MethodNotAllowed, NotFound
+from ..fhir.body import read_json_body
+from ..fhir.datetimes import now_instant, parse_instant
 from ..render import fhir_response
-from ..resources.body import read_json_body
-from ..resources.datetimes import parse_instant
-from ..resources.interactions import check_body, check_id, validate_or_raise
-from ..resources.versions import now_instant
 from ..smart_auth.policy import Policy, policy_of
-from .events import AuditRecord
-from .query import audit_statement, parse_audit_query
-from .recorder import insert_records
+from .interactions import check_body, check_id, validate_or_raise
 
 __all__ = ["router", "audit_administrator"]
 
