@@ -112,8 +112,11 @@ def test_delete_refused_then_accepted(client: httpx.Client, database_url: str) -
     assert client.get(f"/Basic/{kept}").status_code == 200
     assert client.delete(f"/Basic/{gone}").status_code == 200
     assert client.get(f"/Basic/{gone}").status_code == 410
+    back = client.put(f"/Basic/{gone}", json=basic("back", rid=gone), headers=FHIR_JSON)
+    assert back.status_code == 200  # re-created after its deletion (version 3): no live version is replaced
     assert side_log(database_url, kept) == accepted(("create", 1, None, "keep"))
-    assert side_log(database_url, gone) == accepted(("create", 1, None, "ok"), ("delete", 2, "ok", None))
+    assert side_log(database_url, gone) == accepted(("create", 1, None, "ok"), ("delete", 2, "ok", None),
+                                                    ("update", 3, None, "back"))
 
 
 def test_conditional_create(client: httpx.Client, database_url: str) -> None:
