@@ -42,6 +42,7 @@ from .resources.hot_paths import HotPathMiddleware
 from .resources.operations import everything as everything_operation
 from .resources.operations import validate as validate_operation
 from .resources.service import ResourceService
+from .rules import load_rule_modules
 from .search import indexer
 from .search import router as search_router
 from .search.registry import search_params_for
@@ -146,6 +147,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="fhir_server", version=_software_version(), lifespan=_lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
+    load_rule_modules(settings.rule_modules)  # before any write: the hook's rules are registered on import
     # Audit inside the request id (it reads the id); the request id middleware is outermost.
     app.add_middleware(AuditMiddleware, trail_of=lambda: getattr(app.state, "audit", None))
     # Browser SMART apps call the API cross-origin with a bearer token. "*" without credentials

@@ -59,7 +59,7 @@ def _load(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     url = resolve_database_url(settings.database_url, settings.data_dir)
-    return run_load(url, settings.public_base, args.paths, args.workers, args.force)
+    return run_load(url, settings.public_base, args.paths, args.workers, args.force, settings.rule_modules)
 
 
 def _reindex(args: argparse.Namespace) -> int:

@@ -37,6 +37,8 @@ class Settings:
     auth: str = "on"
     log_level: str = "info"
     demo: bool = False  # load the demo data set at start-up (idempotent)
+    # Extra write-rule modules imported at start-up of serve and load (docs/rules.md).
+    rule_modules: tuple[str, ...] = ()
     # Encrypts the OAuth signing keys stored in PostgreSQL (from the environment only, never a flag).
     key_passphrase: str | None = field(default=None, repr=False)
 
@@ -50,7 +52,8 @@ class Settings:
                "FHIR_POOL_MIN": str(self.pool_min), "FHIR_POOL_MAX": str(self.pool_max),
                "FHIR_MAX_BODY_BYTES": str(self.max_body_bytes), "FHIR_MAX_BUNDLE_ENTRIES": str(self.max_bundle_entries),
                "FHIR_DEFAULT_PAGE_SIZE": str(self.default_page_size), "FHIR_MAX_PAGE_SIZE": str(self.max_page_size),
-               "FHIR_AUTH": self.auth, "FHIR_LOG_LEVEL": self.log_level, "FHIR_DEMO": "1" if self.demo else ""}
+               "FHIR_AUTH": self.auth, "FHIR_LOG_LEVEL": self.log_level, "FHIR_DEMO": "1" if self.demo else "",
+               "FHIR_RULE_MODULES": ",".join(self.rule_modules)}
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -59,6 +62,11 @@ class Settings:
 
     def with_overrides(self, **overrides: object) -> Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    """A comma-separated list (blanks dropped)."""
+    return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
 
 
 def load_settings() -> Settings:
@@ -78,5 +86,6 @@ def load_settings() -> Settings:
         auth=env.get("FHIR_AUTH", "on").lower(),
         log_level=env.get("FHIR_LOG_LEVEL", "info"),
         demo=bool(env.get("FHIR_DEMO")),
+        rule_modules=_env_list("FHIR_RULE_MODULES"),
         key_passphrase=env.get("FHIR_KEY_PASSPHRASE") or None,
     )

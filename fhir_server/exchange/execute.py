@@ -16,6 +16,7 @@ from ..jsonio import parse_json
 from ..resources import interactions, patch, repository
 from ..resources.interactions import Patcher
 from ..resources.versions import Version, parse_etag, parse_http_date
+from ..rules import has_rules
 from .entries import EntryRequest
 
 if TYPE_CHECKING:
@@ -77,8 +78,10 @@ async def _post(conn: AsyncConnection[Any], ctx: BundleContext, entry: EntryRequ
 
 
 def bulk_creatable(entry: EntryRequest) -> bool:
-    """A transaction's plain create: written together with the others by ``execute_creates``."""
-    return entry.method == "POST" and entry.resource_type is not None and entry.operation is None
+    """A transaction's plain create: written together with the others by ``execute_creates``
+    (not for a type with write rules: those run on the general path, entry by entry)."""
+    return entry.method == "POST" and entry.resource_type is not None and entry.operation is None \
+        and not has_rules(entry.resource_type)
 
 
 async def execute_creates(conn: AsyncConnection[Any], ctx: BundleContext,

@@ -25,6 +25,7 @@ from ..errors import FhirError
 from ..jsonio import parse_json
 from ..resources import interactions
 from ..resources.versions import Version
+from ..rules import load_rule_modules
 from ..search import indexer
 from ..smart_auth.context import AccessContext
 from ..smart_auth.policy import Policy
@@ -158,8 +159,10 @@ _WORKER: dict[str, Any] = {}
 LOAD_CLI = AccessContext("fhir-server load", None, None, None, ScopeSet.everything(), "system")
 
 
-def init_worker(url: str, base: str) -> None:
-    """Process-pool initializer: one event loop and one small pool per worker process."""
+def init_worker(url: str, base: str, rule_modules: tuple[str, ...] = ()) -> None:
+    """Process-pool initializer: one event loop and one small pool per worker process, and the
+    write rules registered in this process (however the pool starts its workers)."""
+    load_rule_modules(rule_modules)
     loop = asyncio.new_event_loop()
     db = Database(url, 1, 2)
     loop.run_until_complete(db.open())

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..db import migrate
 from ..definitions import definitions
+from ..rules import load_rule_modules
 from .load import FileReport, discover, init_worker, load_in_worker
 
 __all__ = ["run_load"]
@@ -53,15 +54,18 @@ def _in_loading_order(files: list[Path], workers: int) -> list[Path]:
     return files if workers <= 1 else sorted(files, key=lambda f: f.stat().st_size, reverse=True)
 
 
-def run_load(url: str, base: str, paths: list[Path], workers: int, force: bool) -> int:
+def run_load(url: str, base: str, paths: list[Path], workers: int, force: bool,
+             rule_modules: tuple[str, ...] = ()) -> int:
     migrate(url)
+    load_rule_modules(rule_modules)  # a module that cannot load stops here, before any worker starts
     files = _in_loading_order(discover(paths), workers)
     total_bytes = sum(f.stat().st_size for f in files) or 1
     started = time.monotonic()
     _share_definitions()
     reports: list[FileReport] = []
     done_bytes = 0
-    with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(url, base)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=init_worker,
+                             initargs=(url, base, rule_modules)) as pool:
         futures = [pool.submit(load_in_worker, str(f), force) for f in files]
         for future in as_completed(futures):
             report = future.result()

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..audit.trail import AuditTrail, record_request
 from ..errors import FhirError
 from ..render import negotiate_media
+from ..rules import has_rules
 from ..smart_auth.dependencies import bind_policy
 from . import router
 from .versions import Version
@@ -62,8 +63,11 @@ class HotPathMiddleware:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length", b"")
         limit: int = scope["app"].state.settings.max_body_bytes
-        if _media(headers, _CREATE_HANDED_OVER) is None or not length.isdigit() or int(length) > limit:
-            await self.app(scope, receive, send)  # CORS, 406, chunked or oversized bodies: the full stack
+        if has_rules(rtype) or _media(headers, _CREATE_HANDED_OVER) is None or not length.isdigit() \
+                or int(length) > limit:
+            # Write rules (their refusals are answered once, by the routes), CORS, 406, chunked
+            # or oversized bodies: the full stack.
+            await self.app(scope, receive, send)
             return
         body = await _read_body(receive)
         if body is None:  # the client went away

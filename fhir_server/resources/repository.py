@@ -4,7 +4,9 @@ http://hl7.org/fhir/R4/http.html#read, #vread, #create, #update, #delete, #versi
 Every function takes the connection of a transaction opened by ``Database.transaction()``
 (never commits itself), so a single request and a transaction bundle entry share one code
 path -- except ``create_alone``, a plain create that is its own single-statement transaction.
-Each write stores the resource row, its history row and its index rows together.
+Each write stores the resource row, its history row and its index rows together, then
+runs the type's write rules (``rule_hook``, docs/rules.md) in the same transaction; the
+fast creates (``create_alone``, ``create_many``) refuse types that have rules.
 No lost updates: an update locks the current row (``FOR UPDATE``) before deciding the
 next version; a create with a client-chosen id is an ``INSERT ... ON CONFLICT`` race that
 falls back to the update path.
@@ -24,6 +26,8 @@ from ..errors import Gone, NotFound, PreconditionFailed
 from ..fhir.datetimes import format_instant, now_instant
 from ..ids import time_ordered_id
 from ..jsonio import dumps
+from ..rules import has_rules
+from .rule_hook import apply_rules, refuse_fast_path
 from .versions import Version
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
@@ -170,6 +174,8 @@ async def _write(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[st
     await conn.execute(_WRITE, {"type": rtype, "id": rid, "vid": vid, "lu": moment, "method": method,
                                 "deleted": False, "content": body.decode()})
     await indexer.index_resource(conn, rtype, rid, stamped, fresh)
+    if has_rules(rtype):
+        await apply_rules(conn, method, rtype, rid, vid, not fresh, stamped)
     return Version(rtype, rid, vid, moment, False, body, method)
 
 
@@ -202,6 +208,8 @@ async def create_alone(conn: AsyncConnection[Any], indexer: Indexer, resource: d
     Parameters: the indexer's values first (type and id are its ``$1``/``$2``), then the version's
     lastUpdated and content, then ``also``'s."""
     rtype, rid = resource["resourceType"], new_id()
+    if has_rules(rtype):  # no transaction to run them in: ``service`` takes the general path
+        refuse_fast_path(rtype, "create_alone")
     stamped, moment = _stamp(resource, rid, 1)
     body = dumps(stamped)
     version = Version(rtype, rid, 1, moment, False, body, "POST")
@@ -241,6 +249,8 @@ async def create_many(conn: AsyncConnection[Any], indexer: Indexer,
     indexed: list[tuple[str, str, dict[str, Any]]] = []
     versions: list[Version] = []
     for resource, rid in items:
+        if has_rules(resource["resourceType"]):  # the bundle executes these entries singly
+            refuse_fast_path(resource["resourceType"], "create_many")
         content, moment = _stamp(resource, rid, 1)
         rtype, body = content["resourceType"], dumps(content)
         rows.append({"t": rtype, "i": rid, "lu": format_instant(moment), "c": orjson.Fragment(body)})
@@ -283,4 +293,6 @@ async def delete(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: 
     await conn.execute(_WRITE, {"type": rtype, "id": rid, "vid": vid, "lu": moment, "method": "DELETE",
                                 "deleted": True, "content": None})
     await indexer.remove_index(conn, rtype, rid)
+    if has_rules(rtype):
+        await apply_rules(conn, "DELETE", rtype, rid, vid, True, None)
     return Version(rtype, rid, vid, moment, True, None, "DELETE")

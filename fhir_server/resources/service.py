@@ -12,6 +12,7 @@ from ..audit.recorder import cte_values, insert_cte
 from ..audit.trail import AuditTrail, record_versions, version_record
 from ..db import Database
 from ..errors import FhirError
+from ..rules import has_rules
 from ..smart_auth.policy import OPEN_POLICY, Policy
 from . import interactions, repository
 from .interactions import Patcher, WriteOutcome, check_type
@@ -42,7 +43,7 @@ class ResourceService:
 
     async def create(self, rtype: str, body: Any, if_none_exist: str | None = None,
                      policy: Policy = OPEN_POLICY) -> WriteOutcome:
-        if if_none_exist is None and _nothing_to_check_after(policy, rtype):
+        if if_none_exist is None and not has_rules(rtype) and _nothing_to_check_after(policy, rtype):
             return await self._create_alone(rtype, body, policy)
         async with self.db.transaction(pipelined=True) as conn:
             outcome = await interactions.create(conn, self.indexer, rtype, body, if_none_exist, policy=policy)
