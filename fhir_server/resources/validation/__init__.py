@@ -28,12 +28,12 @@ class Validator:
         self.profiles: dict[str, dict[str, Any]] = dict(definitions().structure_definitions)
         self.resource_types = definitions().resource_types
 
-    def register(self, structure_definition: dict[str, Any]) -> None:
-        """Make a profile (a StructureDefinition with a snapshot) available by its url."""
-        self.profiles[structure_definition["url"]] = structure_definition
+    def register(self, structure_definition: dict[str, Any], url: str | None = None) -> None:
+        """Make a profile (a StructureDefinition with a snapshot) available by its url (or ``url|version``)."""
+        self.profiles[url or structure_definition["url"]] = structure_definition
 
     def _profile_issues(self, resource: dict[str, Any], url: str, walker: Walker) -> None:
-        sd = self.profiles.get(url.split("|", 1)[0])
+        sd = self.profiles.get(url) or self.profiles.get(url.split("|", 1)[0])
         rtype = resource.get("resourceType")
         if sd is None:
             walker.issues.append(Issue("warning", "not-found", f"Profile {url} is not known to this server: "
@@ -76,5 +76,5 @@ def validate_resource(resource: Any, *, profiles: Sequence[str] = ()) -> list[Is
     return _validator().validate(resource, profiles)
 
 
-def register(structure_definition: dict[str, Any]) -> None:
-    _validator().register(structure_definition)
+def register(structure_definition: dict[str, Any], url: str | None = None) -> None:
+    _validator().register(structure_definition, url)

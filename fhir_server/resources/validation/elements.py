@@ -120,8 +120,9 @@ _PROFILE_TABLES: dict[str, StructureTable] = {}
 
 
 def table_for_structure(sd: dict[str, Any]) -> StructureTable:
-    """A compiled profile (or any snapshot StructureDefinition), cached by url."""
-    url = sd["url"]
-    if url not in _PROFILE_TABLES:
-        _PROFILE_TABLES[url] = compile_structure(sd)
-    return _PROFILE_TABLES[url]
+    """A compiled profile (or any snapshot StructureDefinition), cached by url and version
+    (two versions of an IG define the same canonical url differently)."""
+    key = f"{sd['url']}|{sd.get('version') or ''}"
+    if key not in _PROFILE_TABLES:
+        _PROFILE_TABLES[key] = compile_structure(sd)
+    return _PROFILE_TABLES[key]
