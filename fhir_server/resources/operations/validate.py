@@ -83,7 +83,8 @@ async def _validate(request: Request, rtype: str, rid: str | None) -> Response:
             issues.append(Issue("error", "invalid", f"Resource id '{resource.get('id')}' does not match '{rid}'"))
         elif "id" not in resource:
             issues.append(Issue("error", "required", "An update needs the resource id", (f"{rtype}.id",)))
-    issues.extend(validate_resource(resource, profiles=_profiles_to_apply(request, resource, profiles)))
+    issues.extend(validate_resource(resource, profiles=_profiles_to_apply(request, resource, profiles),
+                                    must_support=True))
     return fhir_response(request, _outcome(issues))
 
 

@@ -64,11 +64,27 @@ def _type_code(entry: dict[str, Any]) -> str:
     return code
 
 
+CORE_SD_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
+
+
+def _target_type(profile: str) -> str | None:
+    """The resource type a Reference's target profile constrains (an IG profile by its ``type``)."""
+    url = profile.split("|", 1)[0]
+    if url.startswith(CORE_SD_PREFIX) and "/" not in url[len(CORE_SD_PREFIX):]:
+        sd = definitions().structure_definitions.get(url)
+        return str(sd["type"]) if sd is not None else url[len(CORE_SD_PREFIX):]
+    sd = definitions().structure_definitions.get(url)
+    return str(sd["type"]) if sd is not None else None
+
+
 def _targets(types: list[dict[str, Any]]) -> frozenset[str]:
     names = set()
     for entry in types:
         for profile in entry.get("targetProfile", []):
-            names.add(profile.rsplit("/", 1)[-1])
+            target = _target_type(profile)
+            if target is None:  # a profile this server does not know: its type is not restricted
+                return frozenset()
+            names.add(target)
     return frozenset() if "Resource" in names else frozenset(names)
 
 
