@@ -25,6 +25,7 @@ from . import smart_auth
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
 from .config import Settings, load_settings
+from .conformance.startup import load_profiles
 from .db import Database, migrate
 from .definitions import definitions
 from .demo import load_demo
@@ -104,6 +105,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     url = await asyncio.to_thread(resolve_database_url, settings.database_url, settings.data_dir)
     await asyncio.to_thread(migrate, url)
     await asyncio.to_thread(definitions)
+    await asyncio.to_thread(load_profiles, settings.profiles_dir, settings.profiles_strict)
     db = Database(url, settings.pool_min, settings.pool_max)
     await db.open()
     app.state.db = db

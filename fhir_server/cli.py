@@ -10,6 +10,7 @@ from pathlib import Path
 
 from . import smart_auth
 from .config import Settings, load_settings
+from .conformance import cli as conformance_cli
 
 __all__ = ["main"]
 
@@ -53,11 +54,18 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_profiles(settings: Settings) -> None:
+    from .conformance.startup import load_profiles
+
+    load_profiles(settings.profiles_dir, settings.profiles_strict)
+
+
 def _load(args: argparse.Namespace) -> int:
     from .embedded import resolve_database_url
     from .exchange.load_command import run_load
 
     settings = _settings(args)
+    _load_profiles(settings)  # before the workers fork: they validate and index with the IGs too
     url = resolve_database_url(settings.database_url, settings.data_dir)
     return run_load(url, settings.public_base, args.paths, args.workers, args.force, settings.rule_modules)
 
@@ -70,6 +78,7 @@ def _reindex(args: argparse.Namespace) -> int:
     from .search.reindex import reindex
 
     settings = _settings(args)
+    _load_profiles(settings)  # the IGs' SearchParameters are indexed too
     url = resolve_database_url(settings.database_url, settings.data_dir)
     migrate(url)
 
@@ -155,6 +164,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_database_options(verify)
     verify.set_defaults(handler=_audit_verify)
     smart_auth.add_commands(commands, _add_database_options, _resolve_url)
+    conformance_cli.add_commands(commands)
     return parser
 
 

@@ -41,6 +41,9 @@ class Settings:
     rule_modules: tuple[str, ...] = ()
     # Encrypts the OAuth signing keys stored in PostgreSQL (from the environment only, never a flag).
     key_passphrase: str | None = field(default=None, repr=False)
+    # IG packages (.tgz) loaded at start-up; strict: a package that cannot be used stops start-up.
+    profiles_dir: Path = field(default_factory=lambda: Path("profiles"))
+    profiles_strict: bool = False
 
     @property
     def public_base(self) -> str:
@@ -53,7 +56,8 @@ class Settings:
                "FHIR_MAX_BODY_BYTES": str(self.max_body_bytes), "FHIR_MAX_BUNDLE_ENTRIES": str(self.max_bundle_entries),
                "FHIR_DEFAULT_PAGE_SIZE": str(self.default_page_size), "FHIR_MAX_PAGE_SIZE": str(self.max_page_size),
                "FHIR_AUTH": self.auth, "FHIR_LOG_LEVEL": self.log_level, "FHIR_DEMO": "1" if self.demo else "",
-               "FHIR_RULE_MODULES": ",".join(self.rule_modules)}
+               "FHIR_RULE_MODULES": ",".join(self.rule_modules),
+               "FHIR_PROFILES_DIR": str(self.profiles_dir), "FHIR_PROFILES_STRICT": "1" if self.profiles_strict else ""}
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -88,4 +92,6 @@ def load_settings() -> Settings:
         demo=bool(env.get("FHIR_DEMO")),
         rule_modules=_env_list("FHIR_RULE_MODULES"),
         key_passphrase=env.get("FHIR_KEY_PASSPHRASE") or None,
+        profiles_dir=Path(env.get("FHIR_PROFILES_DIR", "profiles")),
+        profiles_strict=bool(env.get("FHIR_PROFILES_STRICT")),
     )

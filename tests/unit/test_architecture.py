@@ -24,6 +24,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "rules": {"resources", "exchange", "app", "cli"},
     "resources": {"exchange", "app", "cli"},
     "exchange": {"app", "cli"},
+    "conformance": {"exchange", "app", "cli"},
 }
 GROUND = {"errors", "jsonio", "render", "definitions", "fhir", "ids"}
 

@@ -3,8 +3,10 @@
 The base definition of the resource's type is always applied; each profile URL is just
 another StructureDefinition (from the vendored definitions or registered from an IG
 package with ``register``) walked the same way. Spec: http://hl7.org/fhir/R4/validation.html.
-Slicing and fixed/pattern values of profiles are not evaluated yet: an applied profile
-reports that limitation as a warning rather than claiming full conformance.
+A profile is applied in two parts: the resource is walked with the profile's compiled table
+(cardinality, types, required bindings and invariants outside slices), and ``profiles.py``
+checks what only the element tree shows (slicing, fixed/pattern values, extensions, extensible
+bindings, mustSupport).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ...definitions import definitions
 from ...errors import Issue
 from .elements import table_for_structure
 from .invariants import InvariantChecker
+from .profiles import ProfileChecker, profile_tree
 from .structure import Walker
 
 __all__ = ["validate_resource", "Validator", "register"]
@@ -28,12 +31,12 @@ class Validator:
         self.profiles: dict[str, dict[str, Any]] = dict(definitions().structure_definitions)
         self.resource_types = definitions().resource_types
 
-    def register(self, structure_definition: dict[str, Any]) -> None:
-        """Make a profile (a StructureDefinition with a snapshot) available by its url."""
-        self.profiles[structure_definition["url"]] = structure_definition
+    def register(self, structure_definition: dict[str, Any], url: str | None = None) -> None:
+        """Make a profile (a StructureDefinition with a snapshot) available by its url (or ``url|version``)."""
+        self.profiles[url or structure_definition["url"]] = structure_definition
 
-    def _profile_issues(self, resource: dict[str, Any], url: str, walker: Walker) -> None:
-        sd = self.profiles.get(url.split("|", 1)[0])
+    def _profile_issues(self, resource: dict[str, Any], url: str, walker: Walker, must_support: bool) -> None:
+        sd = self.resolve(url)
         rtype = resource.get("resourceType")
         if sd is None:
             walker.issues.append(Issue("warning", "not-found", f"Profile {url} is not known to this server: "
@@ -44,16 +47,20 @@ class Validator:
             return
         if sd.get("derivation") == "constraint":
             walker.resource(resource, "", table_for_structure(sd))
-            walker.issues.append(Issue("information", "informational", f"Profile {url}: cardinality, types, "
-                                       "bindings and invariants checked; slicing is not evaluated", (str(rtype),)))
+            checker = ProfileChecker(url, self.resolve, walker.issues, must_support)
+            checker.check(profile_tree(sd), resource, str(rtype))
 
-    def validate(self, resource: Any, profiles: Sequence[str] = ()) -> list[Issue]:
+    def resolve(self, url: str) -> dict[str, Any] | None:
+        """A StructureDefinition by canonical url (``url|version`` first, then the url alone)."""
+        return self.profiles.get(url) or self.profiles.get(url.split("|", 1)[0])
+
+    def validate(self, resource: Any, profiles: Sequence[str] = (), must_support: bool = False) -> list[Issue]:
         walker = Walker(self.checker, self.resource_types)
         walker.resource(resource, "")
         base_errors = any(i.severity in ("error", "fatal") for i in walker.issues)
         if isinstance(resource, dict) and not base_errors:
             for url in profiles:
-                self._profile_issues(resource, url, walker)
+                self._profile_issues(resource, url, walker, must_support)
         return _dedupe(walker.issues)
 
 
@@ -72,9 +79,11 @@ def _validator() -> Validator:
     return Validator()
 
 
-def validate_resource(resource: Any, *, profiles: Sequence[str] = ()) -> list[Issue]:
-    return _validator().validate(resource, profiles)
+def validate_resource(resource: Any, *, profiles: Sequence[str] = (), must_support: bool = False) -> list[Issue]:
+    """Issues of ``resource`` against its base definition and ``profiles``; ``must_support`` adds
+    information issues for absent mustSupport elements of the profiles ($validate only)."""
+    return _validator().validate(resource, profiles, must_support)
 
 
-def register(structure_definition: dict[str, Any]) -> None:
-    _validator().register(structure_definition)
+def register(structure_definition: dict[str, Any], url: str | None = None) -> None:
+    _validator().register(structure_definition, url)

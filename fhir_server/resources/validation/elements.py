@@ -64,11 +64,27 @@ def _type_code(entry: dict[str, Any]) -> str:
     return code
 
 
+CORE_SD_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
+
+
+def _target_type(profile: str) -> str | None:
+    """The resource type a Reference's target profile constrains (an IG profile by its ``type``)."""
+    url = profile.split("|", 1)[0]
+    if url.startswith(CORE_SD_PREFIX) and "/" not in url[len(CORE_SD_PREFIX):]:
+        sd = definitions().structure_definitions.get(url)
+        return str(sd["type"]) if sd is not None else url[len(CORE_SD_PREFIX):]
+    sd = definitions().structure_definitions.get(url)
+    return str(sd["type"]) if sd is not None else None
+
+
 def _targets(types: list[dict[str, Any]]) -> frozenset[str]:
     names = set()
     for entry in types:
         for profile in entry.get("targetProfile", []):
-            names.add(profile.rsplit("/", 1)[-1])
+            target = _target_type(profile)
+            if target is None:  # a profile this server does not know: its type is not restricted
+                return frozenset()
+            names.add(target)
     return frozenset() if "Resource" in names else frozenset(names)
 
 
@@ -120,8 +136,9 @@ _PROFILE_TABLES: dict[str, StructureTable] = {}
 
 
 def table_for_structure(sd: dict[str, Any]) -> StructureTable:
-    """A compiled profile (or any snapshot StructureDefinition), cached by url."""
-    url = sd["url"]
-    if url not in _PROFILE_TABLES:
-        _PROFILE_TABLES[url] = compile_structure(sd)
-    return _PROFILE_TABLES[url]
+    """A compiled profile (or any snapshot StructureDefinition), cached by url and version
+    (two versions of an IG define the same canonical url differently)."""
+    key = f"{sd['url']}|{sd.get('version') or ''}"
+    if key not in _PROFILE_TABLES:
+        _PROFILE_TABLES[key] = compile_structure(sd)
+    return _PROFILE_TABLES[key]
