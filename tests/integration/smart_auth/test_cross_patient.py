@@ -207,6 +207,10 @@ def test_patient_writes_stay_in_the_compartment_by_subject(as_user: dict[str, ht
         .status_code == 403
     assert a.delete("/Observation/obs-perf").status_code == 404
     assert a.post("/Organization", json={"resourceType": "Organization", "name": "Mine"}).status_code == 403
+    binary = {k: v for k, v in _binary("x", "Patient/pb").items() if k != "id"}
+    assert a.post("/Binary", json=binary).status_code == 403
+    assert a.post("/Binary", json={**binary, "securityContext": {"reference": "Patient/pa"}}).status_code == 201
+    assert _count(x, "/Binary") == 5  # the four of the fixture and A's own
     assert x.get("/Observation/obs-perf").json()["meta"]["versionId"] == "1"
 
 
