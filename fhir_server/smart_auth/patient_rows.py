@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from ..search.compartment import compartment_params, compartment_predicate
+from ..search.compartment import compartment_params, compartment_predicate, patient_compartment_types
 from ..search.extract import split_union
 from ..search.registry import registry
 from ..search.sqlfrag import Q, fmt, join
@@ -70,8 +70,6 @@ def _members(alias: str, rtype: str, params: tuple[str, ...], owner: str) -> Q:
 @cache
 def _membership_pairs(write: bool) -> tuple[str, ...]:
     """'Type.param' for every compartment (subject) parameter, to test any resource's membership."""
-    from ..search.compartment import patient_compartment_types
-
     pairs = []
     for rtype in sorted(patient_compartment_types()):
         params = compartment_params("Patient", rtype)

@@ -8,7 +8,8 @@ alpha), patient B = Patient/pb, practitioner X = Practitioner/dr (user doc), one
 Data, written by X: Binaries bin-a (securityContext Patient/pa), bin-b (Patient/pb), bin-doc (no
 securityContext, the attachment of pa's DocumentReference doc-a) and bin-none (neither); Bundle
 bundle-b (a collection holding an Observation of pb); Organization org-1; obs-moved, filed to pb
-(version 1) and corrected to pa (version 2); obs-b (pb's); obs-perf (pb's, performer Patient/pa).
+(version 1) and corrected to pa (version 2); obs-b (pb's); obs-perf (pb's, performer Patient/pa);
+Tasks task-a (for pa) and task-b (for pb, owner pa); Devices dev-b (patient pb) and dev-ward (none).
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ RESOURCES = [
     _observation("obs-moved", "Patient/pa", value=5.0),
     _observation("obs-b", "Patient/pb"),
     _observation("obs-perf", "Patient/pb", performer="Patient/pa"),
+    {"resourceType": "Task", "id": "task-a", "status": "requested", "intent": "order",
+     "for": {"reference": "Patient/pa"}},
+    {"resourceType": "Task", "id": "task-b", "status": "requested", "intent": "order",
+     "for": {"reference": "Patient/pb"}, "owner": {"reference": "Patient/pa"}},
+    {"resourceType": "Device", "id": "dev-b", "patient": {"reference": "Patient/pb"}},
+    {"resourceType": "Device", "id": "dev-ward"},
 ]
 
 
@@ -137,6 +144,15 @@ def test_bundle_is_never_read_with_a_patient_token(as_user: dict[str, httpx.Clie
     assert _batch(a, {"method": "GET", "url": "Bundle/bundle-b"}) == ["404"]
     assert as_user["x"].get("/Bundle/bundle-b").status_code == 200
     assert a.get("/Organization/org-1").status_code == 200  # public directory data stays readable
+
+
+def test_tasks_and_devices_are_narrowed_to_the_patient(as_user: dict[str, httpx.Client]) -> None:
+    a = as_user["a"]
+    assert _ids(a.get("/Task").json()) == ["task-a"]  # task-b is pb's, though A owns it
+    assert a.get("/Task/task-b").status_code == 404
+    assert _ids(a.get("/Device").json()) == ["dev-ward"]  # assigned to nobody: ward equipment
+    assert a.get("/Device/dev-b").status_code == 404
+    assert _ids(as_user["x"].get("/Device").json()) == ["dev-b", "dev-ward"]
 
 
 def test_each_history_version_is_judged_by_its_own_content(as_user: dict[str, httpx.Client]) -> None:
