@@ -54,21 +54,24 @@ class ExportParams:
 
 
 async def create_job(db: Database, scope: ExportScope, params: ExportParams, request_url: str,
-                     client_id: str | None = None) -> str:
+                     client_id: str | None = None, user: str | None = None) -> str:
+    """A pending job owned by the kick-off's client and user (``user``: fhirUser, None for back ends)."""
     job_id = str(uuid.uuid4())
     async with db.transaction() as conn:
         await conn.execute(
-            "INSERT INTO export_job (id, status, level, group_id, request_url, params, transaction_time, client_id)"
-            " VALUES (%s, 'pending', %s, %s, %s, %s::jsonb, now(), %s)",
-            (job_id, scope.level, scope.group_id, request_url, orjson.dumps(params.to_json()).decode(), client_id))
+            "INSERT INTO export_job (id, status, level, group_id, request_url, params, transaction_time, client_id,"
+            " user_ref) VALUES (%s, 'pending', %s, %s, %s, %s::jsonb, now(), %s, %s)",
+            (job_id, scope.level, scope.group_id, request_url, orjson.dumps(params.to_json()).decode(), client_id,
+             user))
     return job_id
 
 
-async def job_owner(db: Database, job_id: str) -> tuple[bool, str | None]:
-    """(exists, client id of the kick-off) of a job."""
+async def job_owner(db: Database, job_id: str) -> tuple[bool, tuple[str | None, str | None]]:
+    """(exists, (client id, user) of the kick-off) of a job."""
     async with db.connection() as conn:
-        row = await (await conn.execute("SELECT client_id FROM export_job WHERE id::text = %s", (job_id,))).fetchone()
-    return (row is not None, row[0] if row else None)
+        row = await (await conn.execute("SELECT client_id, user_ref FROM export_job WHERE id::text = %s",
+                                        (job_id,))).fetchone()
+    return (row is not None, (row[0], row[1]) if row else (None, None))
 
 
 async def job_status(db: Database, job_id: str) -> dict[str, Any]:

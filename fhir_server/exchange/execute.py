@@ -125,10 +125,11 @@ async def _put(conn: AsyncConnection[Any], ctx: BundleContext, entry: EntryReque
                                                         entry.resource, _if_match(entry), ctx.policy)
     else:
         body = entry.resource
+        chosen = entry.resource_id is not None or (isinstance(body, dict) and body.get("id") == rid)
         if entry.resource_id is None and isinstance(body, dict):
             body = {**body, "id": rid}  # conditional update target chosen while planning
         outcome = await interactions.update(conn, ctx.indexer, entry.resource_type, rid, body, _if_match(entry),
-                                            ctx.policy)
+                                            ctx.policy, chosen)
     return _written(outcome.version, 201 if outcome.created else 200)
 
 
@@ -150,6 +151,7 @@ async def _read(conn: AsyncConnection[Any], ctx: BundleContext, entry: EntryRequ
     await ctx.policy.check_visible(conn, entry.resource_type, entry.resource_id, "r")
     if entry.version_id is not None:
         version = await repository.vread(conn, entry.resource_type, entry.resource_id, entry.version_id)
+        await ctx.policy.check_version_visible(conn, entry.resource_type, entry.resource_id, version.version_id)
     else:
         version = await repository.read(conn, entry.resource_type, entry.resource_id)
     if entry.if_none_match and parse_etag(entry.if_none_match) == str(version.version_id):

@@ -70,6 +70,9 @@ async def _kick_off(request: Request, scope: ExportScope, allowed: frozenset[str
     raw = _params_from_request(request, body)
     params = _export_params(raw, allowed)
     policy = policy_of(request)
+    if policy.limited_to_records:  # a patient's own record is Patient/[id]/$everything, not a bulk job
+        raise Forbidden("Bulk export is not available to tokens limited to one patient's record: "
+                        "use Patient/[id]/$everything")
     if any(name == "_type" for name, _ in raw):  # asked for by name: each must be readable in full
         for rtype in params.types:
             policy.require_unrestricted(rtype, "r", "Bulk export")
@@ -78,7 +81,8 @@ async def _kick_off(request: Request, scope: ExportScope, allowed: frozenset[str
         if not readable:
             raise Forbidden("Bulk export needs system/ (or unrestricted user/) read scopes")
         params = replace(params, types=readable)
-    job_id = await create_job(request.app.state.db, scope, params, str(request.url), policy.access.client_id)
+    job_id = await create_job(request.app.state.db, scope, params, str(request.url), policy.access.client_id,
+                              policy.access.user)
     status_url = f"{request.app.state.settings.public_base}/bulkstatus/{job_id}"
     return Response(status_code=202, headers={"Content-Location": status_url})
 
@@ -101,9 +105,10 @@ async def group_export(request: Request, group_id: str) -> Response:
 
 
 async def _check_owner(request: Request, job_id: str) -> None:
-    """Only the client that started an export sees it (404 for anyone else: ids must not leak)."""
+    """Only the client and user that started an export see it (404 for anyone else: ids must not leak)."""
     exists, owner = await job_owner(request.app.state.db, job_id)
-    if exists and request.app.state.settings.auth == "on" and owner != policy_of(request).access.client_id:
+    access = policy_of(request).access
+    if exists and request.app.state.settings.auth == "on" and owner != (access.client_id, access.user):
         raise NotFound(f"No export job {job_id} (unknown, cancelled or expired)")
 
 

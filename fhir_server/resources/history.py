@@ -56,9 +56,12 @@ def parse_history_query(
     return HistoryQuery(rtype, rid, since, at, count, cursor, raw)
 
 
-def _filters(query: HistoryQuery) -> tuple[list[sql.Composable], list[Any]]:
+def _filters(query: HistoryQuery, versions_of: Q | None = None) -> tuple[list[sql.Composable], list[Any]]:
     where: list[sql.Composable] = []
     args: list[Any] = []
+    if versions_of is not None:
+        where.append(versions_of.sql)
+        args.extend(versions_of.params)
     if query.resource_type is not None:
         where.append(sql.SQL("h.resource_type = %s"))
         args.append(query.resource_type)
@@ -85,14 +88,16 @@ def _filters(query: HistoryQuery) -> tuple[list[sql.Composable], list[Any]]:
 
 
 async def fetch_history(
-    conn: AsyncConnection[Any], query: HistoryQuery, rows_of: Q | None = None
+    conn: AsyncConnection[Any], query: HistoryQuery, rows_of: Q | None = None, versions_of: Q | None = None
 ) -> tuple[list[tuple[Any, ...]], int | None]:
     """Rows (type, id, version, last_updated, method, deleted, content text, txid) of one page,
     plus the total for instance history (cheap there, costly at type and system level).
 
     ``rows_of``: the caller's access predicate for the type (on alias ``r``); history then
-    covers only resources whose current version the caller may see."""
-    where, args = _filters(query)
+    covers only resources whose current version the caller may see. ``versions_of``: the
+    caller's predicate on each version (alias ``h``), judged by that version's own content;
+    it also narrows the total, so hidden versions are not even counted."""
+    where, args = _filters(query, versions_of)
     if rows_of is not None:
         where.append(sql.SQL("h.id IN (SELECT r.id FROM resource r WHERE r.resource_type = %s AND ")
                      + rows_of.sql + sql.SQL(")"))
@@ -105,7 +110,7 @@ async def fetch_history(
     rows = await (await conn.execute(statement, [*args, query.count + 1])).fetchall()
     total = None
     if query.resource_id is not None and query.cursor is None:
-        count_where, count_args = _filters(query)
+        count_where, count_args = _filters(query, versions_of)
         count_sql = sql.SQL("SELECT count(*) FROM resource_history h WHERE ") + sql.SQL(" AND ").join(
             count_where
         )

@@ -25,16 +25,18 @@ async def _history(request: Request, rtype: str | None, rid: str | None, path: s
     query = parse_history_query(list(request.query_params.multi_items()), rtype, rid,
                                 settings.default_page_size, settings.max_page_size)
     policy = policy_of(request)
-    rows_of = None
+    rows_of = versions_of = None
     if rtype is None:
         for each in sorted(definitions().resource_types):
             policy.require_unrestricted(each, "s", "System history")
     elif rid is None:
-        rows_of = policy.predicate(rtype, "s")
+        rows_of, versions_of = policy.predicate(rtype, "s"), policy.versions(rtype, "s")
+    else:
+        versions_of = policy.versions(rtype, "r")
     async with request.app.state.db.connection() as conn:
         if rtype and rid:
             await policy.check_visible(conn, rtype, rid, "r")
-        rows, total = await fetch_history(conn, query, rows_of)
+        rows, total = await fetch_history(conn, query, rows_of, versions_of)
         if rtype and rid and not rows and query.cursor is None:
             await repository.read_any(conn, rtype, rid)  # 404 for an id never written
     return fhir_response(request, history_bundle(settings.public_base, path, query, rows, total))

@@ -126,26 +126,41 @@ async def _check_labels(conn: AsyncConnection[Any], policy: Policy, rtype: str, 
         raise Forbidden("This access token may not set or change security labels (meta.security)")
 
 
-async def _check_replace(conn: AsyncConnection[Any], policy: Policy, rtype: str, rid: str) -> str:
-    """The interaction a write to ``rtype/rid`` is (u, or c when nothing live is there), checked."""
+async def _check_replace(conn: AsyncConnection[Any], policy: Policy, rtype: str, rid: str,
+                         chosen_id: bool = True) -> str:
+    """The interaction a write to ``rtype/rid`` is (u, or c when nothing live is there), checked.
+
+    A token whose rows are narrowed (patient compartment, scope filter) must not learn whether
+    an id it cannot see exists: an update of such an id and an update-as-create of a
+    client-chosen id are refused alike, 403 with the same message (create with POST instead).
+    ``chosen_id`` False: the server picked the id (conditional update with no match)."""
     if policy.open:
         return "u"
-    if not await repository.is_live(conn, rtype, rid):
-        policy.predicate(rtype, "c")
-        return "c"
-    await policy.check_visible(conn, rtype, rid, "u")
-    return "u"
+    if not (policy.allows(rtype, "c") or policy.allows(rtype, "u")):
+        policy.predicate(rtype, "u")  # Forbidden: no scope to write the type at all, whatever the id
+    if await repository.is_live(conn, rtype, rid):
+        if policy.allows(rtype, "u"):
+            rows = policy.predicate(rtype, "u")
+            if rows is None or await policy.matches(conn, rtype, rid, rows):
+                return "u"
+    elif policy.allows(rtype, "c"):
+        policy.predicate(rtype, "c")  # any scope refusal of the type, before the id counts
+        if not chosen_id or (policy.allows(rtype, "u") and policy.predicate(rtype, "u") is None):
+            return "c"
+    raise Forbidden(f"{rtype}/{rid} is not a resource this access token may update; a token limited to a "
+                    "patient or a scope filter cannot create with a chosen id (use POST)")
 
 
 async def update(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: str, body: Any,
-                 if_match: str | None = None, policy: Policy = OPEN_POLICY) -> WriteOutcome:
+                 if_match: str | None = None, policy: Policy = OPEN_POLICY, chosen_id: bool = True) -> WriteOutcome:
+    """Update (or update as create); ``chosen_id`` False when the server planned the id."""
     resource = check_body(check_writable(check_type(rtype)), body)
     if "id" not in resource:
         raise BadRequest("Update body has no id: it must carry the id given in the URL")
     if resource["id"] != rid:
         raise BadRequest(f"Body id '{resource['id']}' does not match the URL id '{rid}'")
     check_id(rid)
-    interaction = await _check_replace(conn, policy, rtype, rid)
+    interaction = await _check_replace(conn, policy, rtype, rid, chosen_id)
     await _check_labels(conn, policy, rtype, rid, resource)
     warnings = validate_or_raise(resource)
     version, created = await repository.update(conn, indexer, resource, rid, if_match)
@@ -161,7 +176,7 @@ async def conditional_update(conn: AsyncConnection[Any], indexer: Indexer, rtype
         check_id(str(resource["id"]))
     warnings = validate_or_raise(resource)
     rid = await conditional.target_for_update(conn, rtype, query, resource.get("id"), policy.predicate(rtype, "u"))
-    interaction = await _check_replace(conn, policy, rtype, rid)
+    interaction = await _check_replace(conn, policy, rtype, rid, rid == resource.get("id"))
     await _check_labels(conn, policy, rtype, rid, resource)
     version, created = await repository.update(conn, indexer, {**resource, "id": rid}, rid, if_match)
     await policy.check_written(conn, rtype, rid, interaction)
@@ -191,11 +206,13 @@ async def patch(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: s
 
 async def delete(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: str,
                  if_match: str | None = None, policy: Policy = OPEN_POLICY) -> Version | None:
+    """Delete by id. A token with narrowed rows gets 404 alike for an id it cannot see and for
+    one that is unknown or already deleted (deleting nothing is 200 only for unnarrowed tokens)."""
     check_writable(check_type(rtype))
-    if not policy.open and await repository.is_live(conn, rtype, rid):
-        await policy.check_visible(conn, rtype, rid, "d")
-    else:
-        policy.predicate(rtype, "d")
+    rows = policy.predicate(rtype, "d")
+    if rows is not None and not (await repository.is_live(conn, rtype, rid)
+                                 and await policy.matches(conn, rtype, rid, rows)):
+        raise NotFound(f"Resource {rtype}/{rid} is not known")
     return await repository.delete(conn, indexer, rtype, rid, if_match)
 
 

@@ -39,7 +39,9 @@ class ResourceService:
     async def vread(self, rtype: str, rid: str, vid: str, policy: Policy = OPEN_POLICY) -> Version:
         async with self.db.connection() as conn:
             await policy.check_visible(conn, check_type(rtype), rid, "r")
-            return await repository.vread(conn, rtype, rid, vid)
+            version = await repository.vread(conn, rtype, rid, vid)
+            await policy.check_version_visible(conn, rtype, rid, version.version_id)
+            return version
 
     async def create(self, rtype: str, body: Any, if_none_exist: str | None = None,
                      policy: Policy = OPEN_POLICY) -> WriteOutcome:

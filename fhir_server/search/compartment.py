@@ -13,7 +13,8 @@ from ..definitions import definitions
 from ..errors import NotFound
 from .sqlfrag import Q, fmt, join
 
-__all__ = ["compartment_types", "compartment_predicate", "patient_compartment_types", "membership"]
+__all__ = ["compartment_types", "compartment_params", "compartment_predicate", "patient_compartment_types",
+           "membership"]
 
 
 @cache
@@ -27,6 +28,11 @@ def _params(compartment: str) -> dict[str, tuple[str, ...]]:
 
 def compartment_types(compartment: str) -> list[str]:
     return sorted({*_params(compartment), compartment})
+
+
+def compartment_params(compartment: str, rtype: str) -> tuple[str, ...]:
+    """The parameters that make an ``rtype`` resource a member (``{def}``: the resource itself)."""
+    return _params(compartment).get(rtype, ())
 
 
 def compartment_predicate(compartment: str, compartment_id: str, rtype: str) -> Q | None:

@@ -13,8 +13,11 @@ Row rules, one per scope context (a token's scopes are ORed across contexts):
   sees their own Patient compartment; a RelatedPerson user sees the compartment of the
   launch patient when there is one, else their own RelatedPerson compartment;
 - ``patient/``: the launch patient's compartment (official Patient CompartmentDefinition);
-  types outside that compartment (Practitioner, Organization, Medication, ...) carry no
-  patient data and are not narrowed; without a launch patient nothing is visible.
+  types outside it by their class (``type_classes``: public ones readable, Binary and a few
+  others narrowed to the patient, Bundle and other free-form carriers never); writes stay in
+  the compartment by its subject parameters (``patient_rows``); without a launch patient
+  nothing is visible.
+History versions are judged by their own content as well as the current row (``versions``).
 Granular filters (``patient/Observation.rs?category=laboratory``) are parsed strictly: a
 filter this server cannot apply denies rather than widening access.
 """
@@ -35,6 +38,7 @@ from ..search.parse import parse_request
 from ..search.query import build_scope
 from ..search.sqlfrag import Q, fmt, join
 from .context import DEV_CONTEXT, AccessContext
+from .patient_rows import patient_rows, patient_versions
 from .scopes import CONTEXTS
 
 __all__ = ["Policy", "OPEN_POLICY", "INTERACTION_NAMES", "policy_of"]
@@ -63,7 +67,8 @@ class Policy:
         for context in CONTEXTS:
             if not self.access.scopes.allows(context, rtype, interaction):
                 continue
-            parts = [p for p in (self._context_rows(context, rtype), self._granular(context, rtype, interaction))
+            parts = [p for p in (self._context_rows(context, rtype, interaction),
+                                 self._granular(context, rtype, interaction))
                      if p is not None]
             if not parts:
                 return None
@@ -92,7 +97,7 @@ class Policy:
         narrows? (Bulk access: a patient/ scope never qualifies, even for non-patient types.)"""
         if self.open:
             return True
-        return any(self.access.scopes.allows(context, rtype, "r") and self._context_rows(context, rtype) is None
+        return any(self.access.scopes.allows(context, rtype, "r") and self._context_rows(context, rtype, "r") is None
                    and self._granular(context, rtype, "r") is None for context in ("system", "user"))
 
     def require_unrestricted(self, rtype: str, interaction: str, what: str) -> None:
@@ -104,46 +109,87 @@ class Policy:
         predicate = self.predicate(rtype, interaction)
         if predicate is None:
             return
-        if not await self._matches(conn, rtype, rid, predicate):
+        if not await self.matches(conn, rtype, rid, predicate):
             raise NotFound(f"Resource {rtype}/{rid} is not known")
 
     async def check_written(self, conn: AsyncConnection[Any], rtype: str, rid: str, interaction: str) -> None:
         """After a write in the same transaction: Forbidden (and rollback) if the result left the caller's rows."""
         predicate = self.predicate(rtype, interaction)
-        if predicate is not None and not await self._matches(conn, rtype, rid, predicate):
+        if predicate is not None and not await self.matches(conn, rtype, rid, predicate):
             raise Forbidden(f"{rtype}/{rid} would be outside what the access token may "
                             f"{INTERACTION_NAMES[interaction]} (patient compartment or scope filter)")
 
-    async def _matches(self, conn: AsyncConnection[Any], rtype: str, rid: str, predicate: Q) -> bool:
+    async def matches(self, conn: AsyncConnection[Any], rtype: str, rid: str, predicate: Q) -> bool:
         statement = fmt("SELECT 1 FROM resource r WHERE r.resource_type = {} AND r.id = {} AND {}",
                         rtype, rid, predicate)
         return await (await conn.execute(statement.sql, statement.params)).fetchone() is not None
 
-    def _context_rows(self, context: str, rtype: str) -> Q | None:
+    @property
+    def limited_to_records(self) -> bool:
+        """True when every scope context of the token is limited to one patient's (or related
+        person's) record: no system/ scope, no staff user/ scope."""
+        return not self.open and all(self._owner(c) is not None for c in self.access.scopes.contexts())
+
+    def versions(self, rtype: str, interaction: str = "r") -> Q | None:
+        """History versions (alias ``h``) the caller may read, each judged by its own content
+        (ANDed with the current-row predicate by the caller); None: every version."""
+        if self.open:
+            return None
+        alternatives: list[Q] = []
+        for context in CONTEXTS:
+            if not self.access.scopes.allows(context, rtype, interaction):
+                continue
+            owner = self._owner(context)
+            rows = None if owner is None else self._compartment_versions(*owner, rtype)
+            if rows is None:
+                return None
+            alternatives.append(rows)
+        if not alternatives:
+            return NOTHING
+        return alternatives[0] if len(alternatives) == 1 else fmt("({})", join(" OR ", alternatives))
+
+    async def check_version_visible(self, conn: AsyncConnection[Any], rtype: str, rid: str, vid: int) -> None:
+        """NotFound unless version ``vid`` is readable by its own content (after ``check_visible``)."""
+        rows = self.versions(rtype)
+        if rows is None:
+            return
+        statement = fmt("SELECT 1 FROM resource_history h WHERE h.resource_type = {} AND h.id = {}"
+                        " AND h.version_id = {} AND {}", rtype, rid, vid, rows)
+        if await (await conn.execute(statement.sql, statement.params)).fetchone() is None:
+            raise NotFound(f"Version {vid} of {rtype}/{rid} is not known")
+
+    def _owner(self, context: str) -> tuple[str, str | None] | None:
+        """(compartment, owner id) a scope context is limited to; None: not limited to a record."""
         if context == "system":
             return None
         if context == "patient":
-            return self._compartment("Patient", self.access.patient, rtype)
-        user = self.access.user or ""
-        kind, _, user_id = user.partition("/")
+            return ("Patient", self.access.patient)
+        kind, _, user_id = (self.access.user or "").partition("/")
         if kind == "Patient":
-            return self._compartment("Patient", user_id, rtype)
+            return ("Patient", user_id)
         if kind == "RelatedPerson":
-            if self.access.patient:
-                return self._compartment("Patient", self.access.patient, rtype)
-            return self._compartment("RelatedPerson", user_id, rtype)
+            return ("Patient", self.access.patient) if self.access.patient else ("RelatedPerson", user_id)
         return None
 
-    @staticmethod
-    def _compartment(compartment: str, owner: str | None, rtype: str) -> Q | None:
+    def _context_rows(self, context: str, rtype: str, interaction: str) -> Q | None:
+        owner = self._owner(context)
+        return None if owner is None else self._compartment(*owner, rtype, interaction)
+
+    def _compartment(self, compartment: str, owner: str | None, rtype: str, interaction: str) -> Q | None:
         if not owner:
             return NOTHING
-        member = compartment_predicate(compartment, owner, rtype)
-        if member is None:
-            # Outside the compartment: no patient data (Patient compartment), or none of the
-            # owner's (RelatedPerson compartment, where only listed types are shared).
-            return None if compartment == "Patient" else NOTHING
-        return member
+        if compartment == "Patient":
+            return patient_rows(owner, rtype, interaction, self.base)
+        # RelatedPerson compartment: only the listed types are shared, nothing else.
+        return compartment_predicate(compartment, owner, rtype) or NOTHING
+
+    @staticmethod
+    def _compartment_versions(compartment: str, owner: str | None, rtype: str) -> Q | None:
+        if not owner:
+            return NOTHING
+        if compartment == "Patient":
+            return patient_versions(owner, rtype)
+        return None  # RelatedPerson compartment: judged by the current row only
 
     def _granular(self, context: str, rtype: str, interaction: str) -> Q | None:
         filters = self.access.scopes.filters_for(rtype, interaction, context)
