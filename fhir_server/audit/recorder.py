@@ -21,17 +21,18 @@ __all__ = ["AuditRecorder", "insert_records", "insert_cte", "cte_values"]
 
 log = logging.getLogger(__name__)
 COLUMNS = ("id, recorded, action, subtype, outcome, client_id, user_ref, patient_refs, entity_refs, request_id,"
-           " content")
-INSERT = f"INSERT INTO audit_event ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+           " content, mac")
+INSERT = f"INSERT INTO audit_event ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)"
 
 
 def insert_cte(first: int) -> str:
     """One record's INSERT as the CTE ``audit`` of a larger statement, its values in ``$first``..
-    ``$first+10`` (``cte_values``): a create writes its record in its own single statement."""
-    slots = [f"${first + k}" for k in range(11)]
+    ``$first+11`` (``cte_values``): a create writes its record in its own single statement."""
+    slots = [f"${first + k}" for k in range(12)]
     slots[7] += "::text[]"
     slots[8] += "::text[]"
     slots[10] += "::jsonb"
+    slots[11] += "::bytea"
     return f"audit AS (INSERT INTO audit_event ({COLUMNS}) VALUES ({', '.join(slots)}))"
 
 
@@ -42,7 +43,7 @@ def cte_values(record: AuditRecord) -> tuple[Any, ...]:
 def _row(record: AuditRecord, array: Callable[[tuple[str, ...]], Any] = list) -> tuple[Any, ...]:
     return (record.id, record.recorded, record.action, record.subtype, record.outcome, record.client_id,
             record.user_ref, array(record.patient_refs), array(record.entity_refs), record.request_id,
-            dumps(record.content).decode())
+            dumps(record.content).decode(), record.mac)
 
 
 def _array_literal(values: tuple[str, ...]) -> str:
@@ -67,8 +68,9 @@ async def insert_records(conn: AsyncConnection[Any], records: list[AuditRecord])
 
 
 class AuditRecorder:
-    def __init__(self, db: Database, flush_seconds: float = 0.2) -> None:
+    def __init__(self, db: Database, key: bytes, flush_seconds: float = 0.2) -> None:
         self.db = db
+        self.key = key  # the audit key (keyring.py): chain links are HMACs with it
         self.flush_seconds = flush_seconds
         self.pending: list[Any] = []
         self.task: asyncio.Task[None] | None = None
@@ -92,7 +94,7 @@ class AuditRecorder:
             except Exception:
                 self.pending[:0] = batch  # retried on the next flush rather than lost
                 raise
-        await seal_pending(self.db)
+        await seal_pending(self.db, self.key)
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._loop())

@@ -158,12 +158,12 @@ _WORKER: dict[str, Any] = {}
 LOAD_CLI = AccessContext("fhir-server load", None, None, None, ScopeSet.everything(), "system")
 
 
-def init_worker(url: str, base: str) -> None:
+def init_worker(url: str, base: str, audit_key: bytes) -> None:
     """Process-pool initializer: one event loop and one small pool per worker process."""
     loop = asyncio.new_event_loop()
     db = Database(url, 1, 2)
     loop.run_until_complete(db.open())
-    trail = AuditTrail(AuditRecorder(db), base)  # changes only: recorded inside their transactions
+    trail = AuditTrail(AuditRecorder(db, audit_key), base)  # changes only: recorded inside their transactions
     _WORKER.update(loop=loop, ctx=BundleContext(db, indexer, base, 1_000_000, Policy(LOAD_CLI), trail))
 
 

@@ -53,7 +53,7 @@ def _in_loading_order(files: list[Path], workers: int) -> list[Path]:
     return files if workers <= 1 else sorted(files, key=lambda f: f.stat().st_size, reverse=True)
 
 
-def run_load(url: str, base: str, paths: list[Path], workers: int, force: bool) -> int:
+def run_load(url: str, base: str, paths: list[Path], workers: int, force: bool, audit_key: bytes) -> int:
     migrate(url)
     files = _in_loading_order(discover(paths), workers)
     total_bytes = sum(f.stat().st_size for f in files) or 1
@@ -61,7 +61,7 @@ def run_load(url: str, base: str, paths: list[Path], workers: int, force: bool) 
     _share_definitions()
     reports: list[FileReport] = []
     done_bytes = 0
-    with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(url, base)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(url, base, audit_key)) as pool:
         futures = [pool.submit(load_in_worker, str(f), force) for f in files]
         for future in as_completed(futures):
             report = future.result()
