@@ -8,3 +8,7 @@ CREATE TABLE smart_login_throttle (
     consecutive       integer     NOT NULL DEFAULT 0,
     locked_at         timestamptz
 );
+
+-- A browser's session id (the cookie) is honoured only while a pending authorization is bound
+-- to it (smart_auth/flow.py): that lookup is by binding.
+CREATE INDEX smart_pending_binding ON smart_pending (binding_hash);
