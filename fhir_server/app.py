@@ -108,7 +108,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await db.open()
     app.state.db = db
     key = await asyncio.to_thread(load_key, settings.audit_key, settings.audit_key_path, True)
-    recorder = AuditRecorder(db, key)
+    recorder = AuditRecorder(db, key, checkpoint_dir=settings.audit_checkpoint_dir,
+                             checkpoint_seconds=settings.audit_checkpoint_seconds)
     app.state.audit = AuditTrail(recorder, settings.public_base)
     recorder.start()
     app.state.resources = ResourceService(db, indexer, app.state.audit)

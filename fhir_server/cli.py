@@ -111,10 +111,14 @@ def _audit_verify(args: argparse.Namespace) -> int:
 
     try:
         key = _audit_key(_settings(args), False)
-        point = check_checkpoint(json.loads(args.checkpoint.read_text()), key) if args.checkpoint else None
+        raw = json.loads(args.checkpoint.read_text()) if args.checkpoint else None
     except (AuditKeyMissing, OSError, ValueError) as exc:
-        print(f"PROBLEM: {exc}")
-        print("TAMPERED" if isinstance(exc, ValueError) else "CANNOT VERIFY")
+        print(f"PROBLEM: {exc}\nCANNOT VERIFY")
+        return 1
+    try:
+        point = check_checkpoint(raw, key) if raw is not None else None
+    except ValueError as exc:
+        print(f"PROBLEM: {exc}\nTAMPERED")
         return 1
     url = _resolve_url(args)
     migrate(url)
@@ -151,7 +155,7 @@ def _audit_checkpoint(args: argparse.Namespace) -> int:
 
     try:
         key = _audit_key(_settings(args), False)
-    except AuditKeyMissing as exc:
+    except (AuditKeyMissing, OSError, ValueError) as exc:
         print(f"PROBLEM: {exc}")
         return 1
     url = _resolve_url(args)

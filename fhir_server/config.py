@@ -43,6 +43,8 @@ class Settings:
     # (default audit.key beside the data directory, created on first start with mode 0600).
     audit_key: str | None = field(default=None, repr=False)
     audit_key_file: Path | None = None
+    audit_checkpoint_dir: Path | None = None  # where the server writes signed chain checkpoints (None: never)
+    audit_checkpoint_seconds: int = 3600
     # Sign-in throttling (smart_auth/throttle.py): per account and per client address, in PostgreSQL.
     login_max_failures: int = 5          # failed sign-ins of one account per window before 429
     login_address_max_failures: int = 50  # failed sign-ins from one client address per window before 429
@@ -71,6 +73,9 @@ class Settings:
             env["FHIR_BASE_URL"] = self.base_url
         if self.audit_key_file:
             env["FHIR_AUDIT_KEY_FILE"] = str(self.audit_key_file)
+        if self.audit_checkpoint_dir:
+            env["FHIR_AUDIT_CHECKPOINT_DIR"] = str(self.audit_checkpoint_dir)
+        env["FHIR_AUDIT_CHECKPOINT_SECONDS"] = str(self.audit_checkpoint_seconds)
         env.update({"FHIR_LOGIN_MAX_FAILURES": str(self.login_max_failures),
                     "FHIR_LOGIN_ADDRESS_MAX_FAILURES": str(self.login_address_max_failures),
                     "FHIR_LOGIN_WINDOW_SECONDS": str(self.login_window_seconds),
@@ -102,6 +107,8 @@ def load_settings() -> Settings:
         key_passphrase=env.get("FHIR_KEY_PASSPHRASE") or None,
         audit_key=env.get("FHIR_AUDIT_KEY") or None,
         audit_key_file=Path(env["FHIR_AUDIT_KEY_FILE"]) if env.get("FHIR_AUDIT_KEY_FILE") else None,
+        audit_checkpoint_dir=Path(env["FHIR_AUDIT_CHECKPOINT_DIR"]) if env.get("FHIR_AUDIT_CHECKPOINT_DIR") else None,
+        audit_checkpoint_seconds=_env_int("FHIR_AUDIT_CHECKPOINT_SECONDS", 3600),
         login_max_failures=_env_int("FHIR_LOGIN_MAX_FAILURES", 5),
         login_address_max_failures=_env_int("FHIR_LOGIN_ADDRESS_MAX_FAILURES", 50),
         login_window_seconds=_env_int("FHIR_LOGIN_WINDOW_SECONDS", 900),

@@ -24,9 +24,13 @@ plain SHA-256 (``keyed`` false, rows without MAC): they prove only internal cons
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+import json
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -36,7 +40,7 @@ from ..jsonio import parse_json
 from .keyring import link, row_mac, sign
 
 __all__ = ["seal_pending", "verify_chain", "ChainReport", "make_checkpoint", "check_checkpoint",
-           "Checkpoint"]
+           "Checkpoint", "write_checkpoint_file"]
 
 SEALER_LOCK = 0x41554454  # "AUDT"
 ROW_TEXT = ("row(a.id, a.recorded, a.action, a.subtype, a.outcome, a.client_id, a.user_ref, a.patient_refs,"
@@ -201,3 +205,19 @@ def check_checkpoint(data: Any, key: bytes) -> Checkpoint:
     if not genuine:
         raise ValueError("the checkpoint's signature is not valid for this audit key (edited or foreign)")
     return point
+
+
+async def write_checkpoint_file(db: Database, key: bytes, directory: Path) -> Path:
+    """A checkpoint as ``checkpoint-<time>-<pid>.json`` in ``directory`` (written whole, then renamed)."""
+    point = await make_checkpoint(db, key)
+    stamp = str(point["time"]).replace(":", "").replace("-", "")
+    path = directory / f"checkpoint-{stamp}-{os.getpid()}.json"
+
+    def write() -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".part")
+        partial.write_text(json.dumps(point, indent=1) + "\n")
+        partial.replace(path)
+
+    await asyncio.to_thread(write)
+    return path

@@ -46,18 +46,30 @@ def load_key(secret: str | None, path: Path, create: bool) -> bytes:
             raise ValueError(f"FHIR_AUDIT_KEY must have at least {MIN_KEY_CHARS} characters")
         return secret.encode()
     try:
-        return path.read_bytes()
+        return _read(path)
     except FileNotFoundError:
         if not create:
             raise AuditKeyMissing(f"no audit key at {path} (set FHIR_AUDIT_KEY or FHIR_AUDIT_KEY_FILE)") from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    key = os.urandom(32)
-    try:  # O_EXCL: two processes starting at once must not write two different keys
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_bytes()
+    # Written whole under a private name, then linked into place: link() fails if the key exists, so
+    # two processes starting at once agree on one key and neither reads a half-written file.
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:
-        out.write(key)
+        out.write(os.urandom(32))
+    try:
+        os.link(partial, path)
+    except FileExistsError:
+        pass
+    finally:
+        partial.unlink()
+    return _read(path)
+
+
+def _read(path: Path) -> bytes:
+    key = path.read_bytes()
+    if len(key) < 16:
+        raise ValueError(f"the audit key file {path} holds fewer than 16 bytes")
     return key
 
 

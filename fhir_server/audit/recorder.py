@@ -1,20 +1,24 @@
 """Writing audit records: inside the write's own transaction for changes (nothing changes
 without its record), and through a small in-process buffer for reads, flushed in batches
 every ``flush_seconds`` so that auditing a read costs no extra round trip on its path.
-The sealer (chain.seal_pending) runs after each flush."""
+The sealer (chain.seal_pending) runs after each flush, and, when a checkpoint directory is
+configured, a signed checkpoint of the chain (chain.write_checkpoint_file) is written there
+every ``checkpoint_seconds``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from psycopg import AsyncConnection
 
 from ..db import Database
 from ..jsonio import dumps
-from .chain import seal_pending
+from .chain import seal_pending, write_checkpoint_file
 from .events import AuditRecord
 
 __all__ = ["AuditRecorder", "insert_records", "insert_cte", "cte_values"]
@@ -68,9 +72,13 @@ async def insert_records(conn: AsyncConnection[Any], records: list[AuditRecord])
 
 
 class AuditRecorder:
-    def __init__(self, db: Database, key: bytes, flush_seconds: float = 0.2) -> None:
+    def __init__(self, db: Database, key: bytes, flush_seconds: float = 0.2, checkpoint_dir: Path | None = None,
+                 checkpoint_seconds: float = 3600) -> None:
         self.db = db
         self.key = key  # the audit key (keyring.py): chain links are HMACs with it
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_seconds = checkpoint_seconds
+        self.next_checkpoint = time.monotonic() + checkpoint_seconds
         self.flush_seconds = flush_seconds
         self.pending: list[Any] = []
         self.task: asyncio.Task[None] | None = None
@@ -110,7 +118,14 @@ class AuditRecorder:
             await asyncio.sleep(self.flush_seconds)
             try:
                 await self.flush()
+                await self._checkpoint_if_due()
             except asyncio.CancelledError:
                 raise
             except Exception:  # keep auditing alive; the batch stays pending
                 log.exception("audit flush failed")
+
+    async def _checkpoint_if_due(self) -> None:
+        if self.checkpoint_dir is None or time.monotonic() < self.next_checkpoint:
+            return
+        self.next_checkpoint = time.monotonic() + self.checkpoint_seconds
+        await write_checkpoint_file(self.db, self.key, self.checkpoint_dir)

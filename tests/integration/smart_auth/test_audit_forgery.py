@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ import psycopg
 import pytest
 
 from fhir_server.cli import main as cli_main
+from fhir_server.config import Settings
+from tests.conftest import free_port
 
 from .helpers import ASSERTION_TYPE, cli_json, client_assertion, new_key, public_jwks, token_for
 
@@ -33,6 +36,18 @@ FORGED = {"resourceType": "AuditEvent", "type": {"system": "http://dicom.nema.or
           "agent": [{"who": {"reference": "Practitioner/dr"}, "requestor": True}],
           "source": {"observer": {"display": "Practitioner/dr's workstation"}},
           "entity": [{"what": {"reference": "Patient/pb"}}]}
+
+
+@pytest.fixture(scope="module")
+def checkpoint_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return Path(tmp_path_factory.mktemp("checkpoints"))
+
+
+@pytest.fixture(scope="module")
+def server_settings(database_url: str, checkpoint_dir: Path) -> Settings:
+    return Settings(database_url=database_url, host="127.0.0.1", port=free_port(), auth="on",
+                    max_body_bytes=2 * 1024 * 1024, pool_min=1, pool_max=8, log_level="warning",
+                    audit_checkpoint_dir=checkpoint_dir, audit_checkpoint_seconds=1)
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +181,18 @@ def test_chain_verifies_and_checkpoints(server_url: str, database_url: str, toke
     edited.write_text(json.dumps({**data, "chain_seq": data["chain_seq"] - 1}))
     code, out = _verify(database_url, capsys, "--checkpoint", str(edited))
     assert code == 1 and "signature is not valid" in out
+
+
+def test_server_writes_signed_checkpoints_periodically(server_url: str, database_url: str, checkpoint_dir: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    deadline = time.monotonic() + 10
+    while not (files := sorted(checkpoint_dir.glob("checkpoint-*.json"))) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert files and not list(checkpoint_dir.glob("*.part"))
+    data = json.loads(files[-1].read_text())
+    assert data["format"] == "fhir-server-audit-checkpoint/1" and data["chain_seq"] > 0
+    code, out = _verify(database_url, capsys, "--checkpoint", str(files[-1]))
+    assert code == 0 and out.strip().endswith("OK"), out
 
 
 def test_rewritten_row_with_recomputed_chain_is_detected(server_url: str, database_url: str,
