@@ -170,7 +170,11 @@ def _audit_checkpoint(args: argparse.Namespace) -> int:
             await db.close()
 
     point = asyncio.run(run())
-    args.out.write_text(json.dumps(point, indent=1) + "\n")
+    try:
+        args.out.write_text(json.dumps(point, indent=1) + "\n")
+    except OSError as exc:
+        print(f"PROBLEM: cannot write {args.out}: {exc.strerror}")
+        return 1
     print(f"checkpoint: {point['chain_seq']:,} rows, head {point['head']}, written to {args.out}")
     return 0
 
