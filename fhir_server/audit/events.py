@@ -122,5 +122,8 @@ def build_audit_record(*, subtype: str, outcome: str, outcome_desc: str | None, 
     entities = _entities(patient_refs, entity_refs, query, request_id)
     if entities:
         content["entity"] = entities
-    return sealed(AuditRecord(record_id, recorded, action, subtype, outcome, client_id, user_ref, patient_refs,
-                              entity_refs, request_id, content), key)
+    columns = (record_id, recorded, action, subtype, outcome, client_id, user_ref, patient_refs, entity_refs,
+               request_id, content)
+    # The server's own content holds strings and booleans only: no number walk for its MAC.
+    mac = None if key is None else row_mac(key, columns, numbers=False)
+    return AuditRecord(*columns, mac=mac)
