@@ -22,6 +22,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from . import smart_auth
+from .audit.keyring import load_key
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
 from .config import Settings, load_settings
@@ -109,7 +110,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     db = Database(url, settings.pool_min, settings.pool_max)
     await db.open()
     app.state.db = db
-    recorder = AuditRecorder(db)
+    key = await asyncio.to_thread(load_key, settings.audit_key, settings.audit_key_path, True)
+    recorder = AuditRecorder(db, key, checkpoint_dir=settings.audit_checkpoint_dir,
+                             checkpoint_seconds=settings.audit_checkpoint_seconds)
     app.state.audit = AuditTrail(recorder, settings.public_base)
     recorder.start()
     app.state.resources = ResourceService(db, indexer, app.state.audit)

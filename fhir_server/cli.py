@@ -67,7 +67,8 @@ def _load(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _load_profiles(settings)  # before the workers fork: they validate and index with the IGs too
     url = resolve_database_url(settings.database_url, settings.data_dir)
-    return run_load(url, settings.public_base, args.paths, args.workers, args.force, settings.rule_modules)
+    return run_load(url, settings.public_base, args.paths, args.workers, args.force, _audit_key(settings, True),
+                    settings.rule_modules)
 
 
 def _reindex(args: argparse.Namespace) -> int:
@@ -102,13 +103,33 @@ def _reindex(args: argparse.Namespace) -> int:
     return 0
 
 
-def _audit_verify(args: argparse.Namespace) -> int:
-    """Seal pending audit rows, then walk the hash chain; exit 1 when anything is broken."""
-    import asyncio
+def _audit_key(settings: Settings, create: bool) -> bytes:
+    from .audit.keyring import load_key
 
-    from .audit.chain import seal_pending, verify_chain
+    return load_key(settings.audit_key, settings.audit_key_path, create)
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    """Seal pending audit rows, then walk the keyed chain (and check it against a checkpoint file);
+    exit 1 when anything is broken."""
+    import asyncio
+    import json
+
+    from .audit.chain import check_checkpoint, seal_pending, verify_chain
+    from .audit.keyring import AuditKeyMissing
     from .db import Database, migrate
 
+    try:
+        key = _audit_key(_settings(args), False)
+        raw = json.loads(args.checkpoint.read_text()) if args.checkpoint else None
+    except (AuditKeyMissing, OSError, ValueError) as exc:
+        print(f"PROBLEM: {exc}\nCANNOT VERIFY")
+        return 1
+    try:
+        point = check_checkpoint(raw, key) if raw is not None else None
+    except ValueError as exc:
+        print(f"PROBLEM: {exc}\nTAMPERED")
+        return 1
     url = _resolve_url(args)
     migrate(url)
 
@@ -116,18 +137,56 @@ def _audit_verify(args: argparse.Namespace) -> int:
         db = Database(url, 1, 2)
         await db.open()
         try:
-            while await seal_pending(db):
+            while await seal_pending(db, key):
                 pass
-            report = await verify_chain(db)
+            report = await verify_chain(db, key, point)
         finally:
             await db.close()
         for problem in report.problems:
             print(f"PROBLEM: {problem}")
-        print(f"audit chain: {report.sealed:,} sealed rows, {report.unsealed:,} unsealed, head {report.head}")
+        print(f"audit chain: {report.sealed:,} sealed rows ({report.legacy:,} unkeyed, from before the audit key),"
+              f" {report.unsealed:,} unsealed, head {report.head}")
+        if point is not None:
+            print(f"checked against the checkpoint of {point.time} ({point.chain_seq:,} rows)")
         print("OK" if report.ok else "TAMPERED")
         return 0 if report.ok else 1
 
     return asyncio.run(run())
+
+
+def _audit_checkpoint(args: argparse.Namespace) -> int:
+    """Seal pending rows and write a signed checkpoint (chain length, head, time) to --out."""
+    import asyncio
+    import json
+
+    from .audit.chain import make_checkpoint
+    from .audit.keyring import AuditKeyMissing
+    from .db import Database, migrate
+
+    try:
+        key = _audit_key(_settings(args), False)
+    except (AuditKeyMissing, OSError, ValueError) as exc:
+        print(f"PROBLEM: {exc}")
+        return 1
+    url = _resolve_url(args)
+    migrate(url)
+
+    async def run() -> dict[str, object]:
+        db = Database(url, 1, 2)
+        await db.open()
+        try:
+            return await make_checkpoint(db, key)
+        finally:
+            await db.close()
+
+    point = asyncio.run(run())
+    try:
+        args.out.write_text(json.dumps(point, indent=1) + "\n")
+    except OSError as exc:
+        print(f"PROBLEM: cannot write {args.out}: {exc.strerror}")
+        return 1
+    print(f"checkpoint: {point['chain_seq']:,} rows, head {point['head']}, written to {args.out}")
+    return 0
 
 
 def _resolve_url(args: argparse.Namespace) -> str:
@@ -160,9 +219,15 @@ def _parser() -> argparse.ArgumentParser:
     _add_database_options(reindex)
     reindex.set_defaults(handler=_reindex)
     audit = commands.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
-    verify = audit.add_parser("verify", help="check the tamper-evident hash chain of the audit trail")
+    verify = audit.add_parser("verify", help="check the keyed hash chain of the audit trail")
+    verify.add_argument("--checkpoint", type=Path, help="a file from 'audit checkpoint': also fail when rows it"
+                        " covers were removed or the chain was recomputed")
     _add_database_options(verify)
     verify.set_defaults(handler=_audit_verify)
+    checkpoint = audit.add_parser("checkpoint", help="write a signed checkpoint of the chain (keep it elsewhere)")
+    checkpoint.add_argument("--out", type=Path, required=True, help="file to write")
+    _add_database_options(checkpoint)
+    checkpoint.set_defaults(handler=_audit_checkpoint)
     smart_auth.add_commands(commands, _add_database_options, _resolve_url)
     conformance_cli.add_commands(commands)
     return parser

@@ -44,10 +44,26 @@ class Settings:
     # IG packages (.tgz) loaded at start-up; strict: a package that cannot be used stops start-up.
     profiles_dir: Path = field(default_factory=lambda: Path("profiles"))
     profiles_strict: bool = False
+    # The audit trail's HMAC key (audit/keyring.py): a string from the environment only, else a key file
+    # (default audit.key beside the data directory, created on first start with mode 0600).
+    audit_key: str | None = field(default=None, repr=False)
+    audit_key_file: Path | None = None
+    audit_checkpoint_dir: Path | None = None  # where the server writes signed chain checkpoints (None: never)
+    audit_checkpoint_seconds: int = 3600
+    # Sign-in throttling (smart_auth/throttle.py): per account and per client address, in PostgreSQL.
+    login_max_failures: int = 5          # failed sign-ins of one account per window before 429
+    login_address_max_failures: int = 50  # failed sign-ins from one client address per window before 429
+    login_window_seconds: int = 900
+    login_lockout_failures: int = 20     # consecutive failures that lock the account (0: never)
+    login_failure_delay: float = 1.0     # seconds each failed sign-in waits before its answer
 
     @property
     def public_base(self) -> str:
         return (self.base_url or f"http://{self.host}:{self.port}/fhir").rstrip("/")
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit_key_file or self.data_dir.parent / "audit.key"
 
     def as_env(self) -> dict[str, str]:
         """These settings as FHIR_* variables, for worker processes that call load_settings()."""
@@ -62,6 +78,16 @@ class Settings:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
             env["FHIR_BASE_URL"] = self.base_url
+        if self.audit_key_file:
+            env["FHIR_AUDIT_KEY_FILE"] = str(self.audit_key_file)
+        if self.audit_checkpoint_dir:
+            env["FHIR_AUDIT_CHECKPOINT_DIR"] = str(self.audit_checkpoint_dir)
+        env["FHIR_AUDIT_CHECKPOINT_SECONDS"] = str(self.audit_checkpoint_seconds)
+        env.update({"FHIR_LOGIN_MAX_FAILURES": str(self.login_max_failures),
+                    "FHIR_LOGIN_ADDRESS_MAX_FAILURES": str(self.login_address_max_failures),
+                    "FHIR_LOGIN_WINDOW_SECONDS": str(self.login_window_seconds),
+                    "FHIR_LOGIN_LOCKOUT_FAILURES": str(self.login_lockout_failures),
+                    "FHIR_LOGIN_FAILURE_DELAY": str(self.login_failure_delay)})
         return env
 
     def with_overrides(self, **overrides: object) -> Settings:
@@ -94,4 +120,13 @@ def load_settings() -> Settings:
         key_passphrase=env.get("FHIR_KEY_PASSPHRASE") or None,
         profiles_dir=Path(env.get("FHIR_PROFILES_DIR", "profiles")),
         profiles_strict=bool(env.get("FHIR_PROFILES_STRICT")),
+        audit_key=env.get("FHIR_AUDIT_KEY") or None,
+        audit_key_file=Path(env["FHIR_AUDIT_KEY_FILE"]) if env.get("FHIR_AUDIT_KEY_FILE") else None,
+        audit_checkpoint_dir=Path(env["FHIR_AUDIT_CHECKPOINT_DIR"]) if env.get("FHIR_AUDIT_CHECKPOINT_DIR") else None,
+        audit_checkpoint_seconds=_env_int("FHIR_AUDIT_CHECKPOINT_SECONDS", 3600),
+        login_max_failures=_env_int("FHIR_LOGIN_MAX_FAILURES", 5),
+        login_address_max_failures=_env_int("FHIR_LOGIN_ADDRESS_MAX_FAILURES", 50),
+        login_window_seconds=_env_int("FHIR_LOGIN_WINDOW_SECONDS", 900),
+        login_lockout_failures=_env_int("FHIR_LOGIN_LOCKOUT_FAILURES", 20),
+        login_failure_delay=float(env.get("FHIR_LOGIN_FAILURE_DELAY") or 1.0),
     )

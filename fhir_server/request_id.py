@@ -1,5 +1,11 @@
 """X-Request-Id: taken from the client when sane, generated otherwise, echoed on every response
-and available to log lines and audit records through a context variable.
+and available to log lines and audit records through a context variable. Request ids are
+never audit record ids (those are random, ``audit/events.py``).
+
+Every response also gets ``X-Content-Type-Options: nosniff`` here, the outermost layer, so
+that no path that writes its own response (``resources/hot_paths.py``) can miss it: a browser
+must not sniff a FHIR JSON body or a Binary into HTML or script
+(https://fetch.spec.whatwg.org/#x-content-type-options-header).
 
 The same middleware is the last line of defence: an exception nothing else handled becomes
 a 500 OperationOutcome naming the request id (logged with its traceback, never sent).
@@ -24,6 +30,7 @@ _SANE = re.compile(rb"^[A-Za-z0-9._\-]{1,128}$")
 # Larger header sections are refused (431) before any work: no client needs more than a few KiB,
 # and big cookies or tokens repeated per request are an easy way to burn server memory.
 MAX_HEADER_BYTES = 32 * 1024
+NOSNIFF = (b"x-content-type-options", b"nosniff")
 
 
 def _new_request_id() -> str:
@@ -54,8 +61,11 @@ class RequestIdMiddleware:
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                headers = message.setdefault("headers", [])
+                extra = [(b"x-request-id", request_id.encode())]
+                if not any(k.lower() == b"x-content-type-options" for k, _ in headers):
+                    extra.append(NOSNIFF)
+                message["headers"] = [*headers, *extra]
             await send(message)
 
         started = False
@@ -87,5 +97,5 @@ async def _send_outcome(send: Send, status: int, code: str, diagnostics: str, he
         {"severity": severity, "code": code, "diagnostics": diagnostics}]})
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/fhir+json; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode()), *headers]})
+                            (b"content-length", str(len(body)).encode()), NOSNIFF, *headers]})
     await send({"type": "http.response.body", "body": body})

@@ -1,21 +1,26 @@
 """AuditEvent resources shaped after IHE Basic Audit Log Patterns (BALP,
 https://profiles.ihe.net/ITI/BALP/) on FHIR R4 AuditEvent (http://hl7.org/fhir/R4/auditevent.html).
 
-Pure: an ``AuditRecord`` holds the indexed columns and the AuditEvent JSON; nothing here
-touches the database.
+Pure: an ``AuditRecord`` holds the indexed columns, the AuditEvent JSON and the writer MAC
+(``keyring.row_mac``); nothing here touches the database.
+
+Record ids are random UUIDs (122 random bits, ``secrets``-grade): unrelated to request ids and
+unguessable, and clients never choose AuditEvent ids (``resources/audit_routes.py``), so no
+client can take the id of a record the server is about to write.
 """
 
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass, field
+import os
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from ..fhir.datetimes import format_instant, now_instant
-from ..ids import next_unique
+from .keyring import row_mac
 
-__all__ = ["AuditRecord", "build_audit_record", "ACTIONS"]
+__all__ = ["AuditRecord", "build_audit_record", "ACTIONS", "new_record_id", "sealed"]
 
 # restful-interaction code -> AuditEvent.action (C create, R read, U update, D delete, E execute)
 ACTIONS = {"read": "R", "vread": "R", "search-type": "E", "search-system": "E", "search": "E",
@@ -33,7 +38,9 @@ BALP_ENTITY = "https://profiles.ihe.net/ITI/BALP/CodeSystem/BasicAuditEntityType
 
 
 def new_record_id() -> str:
-    digits = f"{next_unique():032x}"  # the UUID text form, without building a UUID object
+    """A random (version 4) UUID in its text form, built without a UUID object."""
+    value = int.from_bytes(os.urandom(16), "big") & ~(0xF << 76) & ~(0x3 << 62) | 0x4 << 76 | 0x2 << 62
+    digits = f"{value:032x}"
     return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
@@ -50,6 +57,16 @@ class AuditRecord:
     entity_refs: tuple[str, ...]
     request_id: str | None
     content: dict[str, Any] = field(repr=False)
+    mac: bytes | None = field(default=None, repr=False)
+
+    def columns(self) -> tuple[Any, ...]:
+        return (self.id, self.recorded, self.action, self.subtype, self.outcome, self.client_id, self.user_ref,
+                self.patient_refs, self.entity_refs, self.request_id, self.content)
+
+
+def sealed(record: AuditRecord, key: bytes | None) -> AuditRecord:
+    """``record`` with its writer MAC (none without a key: such a row fails ``audit verify``)."""
+    return record if key is None else replace(record, mac=row_mac(key, record.columns()))
 
 
 # Constant parts, shared by every record (serialized at once, never mutated).
@@ -90,7 +107,7 @@ def _entities(patients: tuple[str, ...], entities: tuple[str, ...], query: str |
 def build_audit_record(*, subtype: str, outcome: str, outcome_desc: str | None, client_id: str | None,
                        user_ref: str | None, patient_refs: tuple[str, ...] = (), entity_refs: tuple[str, ...] = (),
                        query: str | None = None, request_id: str | None = None, server_url: str,
-                       client_address: str | None = None) -> AuditRecord:
+                       client_address: str | None = None, key: bytes | None = None) -> AuditRecord:
     record_id, recorded = new_record_id(), now_instant()
     action = ACTIONS.get(subtype, "E")
     content: dict[str, Any] = {
@@ -105,5 +122,8 @@ def build_audit_record(*, subtype: str, outcome: str, outcome_desc: str | None, 
     entities = _entities(patient_refs, entity_refs, query, request_id)
     if entities:
         content["entity"] = entities
-    return AuditRecord(record_id, recorded, action, subtype, outcome, client_id, user_ref, patient_refs,
-                       entity_refs, request_id, content)
+    columns = (record_id, recorded, action, subtype, outcome, client_id, user_ref, patient_refs, entity_refs,
+               request_id, content)
+    # The server's own content holds strings and booleans only: no number walk for its MAC.
+    mac = None if key is None else row_mac(key, columns, numbers=False)
+    return AuditRecord(*columns, mac=mac)

@@ -1,37 +1,42 @@
 """Writing audit records: inside the write's own transaction for changes (nothing changes
 without its record), and through a small in-process buffer for reads, flushed in batches
 every ``flush_seconds`` so that auditing a read costs no extra round trip on its path.
-The sealer (chain.seal_pending) runs after each flush."""
+The sealer (chain.seal_pending) runs after each flush, and, when a checkpoint directory is
+configured, a signed checkpoint of the chain (chain.write_checkpoint_file) is written there
+every ``checkpoint_seconds``."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from psycopg import AsyncConnection
 
 from ..db import Database
 from ..jsonio import dumps
-from .chain import seal_pending
+from .chain import seal_pending, write_checkpoint_file
 from .events import AuditRecord
 
 __all__ = ["AuditRecorder", "insert_records", "insert_cte", "cte_values"]
 
 log = logging.getLogger(__name__)
 COLUMNS = ("id, recorded, action, subtype, outcome, client_id, user_ref, patient_refs, entity_refs, request_id,"
-           " content")
-INSERT = f"INSERT INTO audit_event ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+           " content, mac")
+INSERT = f"INSERT INTO audit_event ({COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)"
 
 
 def insert_cte(first: int) -> str:
     """One record's INSERT as the CTE ``audit`` of a larger statement, its values in ``$first``..
-    ``$first+10`` (``cte_values``): a create writes its record in its own single statement."""
-    slots = [f"${first + k}" for k in range(11)]
+    ``$first+11`` (``cte_values``): a create writes its record in its own single statement."""
+    slots = [f"${first + k}" for k in range(12)]
     slots[7] += "::text[]"
     slots[8] += "::text[]"
     slots[10] += "::jsonb"
+    slots[11] += "::bytea"
     return f"audit AS (INSERT INTO audit_event ({COLUMNS}) VALUES ({', '.join(slots)}))"
 
 
@@ -42,7 +47,7 @@ def cte_values(record: AuditRecord) -> tuple[Any, ...]:
 def _row(record: AuditRecord, array: Callable[[tuple[str, ...]], Any] = list) -> tuple[Any, ...]:
     return (record.id, record.recorded, record.action, record.subtype, record.outcome, record.client_id,
             record.user_ref, array(record.patient_refs), array(record.entity_refs), record.request_id,
-            dumps(record.content).decode())
+            dumps(record.content).decode(), record.mac)
 
 
 def _array_literal(values: tuple[str, ...]) -> str:
@@ -67,8 +72,13 @@ async def insert_records(conn: AsyncConnection[Any], records: list[AuditRecord])
 
 
 class AuditRecorder:
-    def __init__(self, db: Database, flush_seconds: float = 0.2) -> None:
+    def __init__(self, db: Database, key: bytes, flush_seconds: float = 0.2, checkpoint_dir: Path | None = None,
+                 checkpoint_seconds: float = 3600) -> None:
         self.db = db
+        self.key = key  # the audit key (keyring.py): chain links are HMACs with it
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_seconds = checkpoint_seconds
+        self.next_checkpoint = time.monotonic() + checkpoint_seconds
         self.flush_seconds = flush_seconds
         self.pending: list[Any] = []
         self.task: asyncio.Task[None] | None = None
@@ -92,7 +102,7 @@ class AuditRecorder:
             except Exception:
                 self.pending[:0] = batch  # retried on the next flush rather than lost
                 raise
-        await seal_pending(self.db)
+        await seal_pending(self.db, self.key)
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._loop())
@@ -108,7 +118,14 @@ class AuditRecorder:
             await asyncio.sleep(self.flush_seconds)
             try:
                 await self.flush()
+                await self._checkpoint_if_due()
             except asyncio.CancelledError:
                 raise
             except Exception:  # keep auditing alive; the batch stays pending
                 log.exception("audit flush failed")
+
+    async def _checkpoint_if_due(self) -> None:
+        if self.checkpoint_dir is None or time.monotonic() < self.next_checkpoint:
+            return
+        self.next_checkpoint = time.monotonic() + self.checkpoint_seconds
+        await write_checkpoint_file(self.db, self.key, self.checkpoint_dir)

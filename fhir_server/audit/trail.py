@@ -76,7 +76,7 @@ class AuditTrail:
             subtype=draft.subtype, outcome=draft.outcome, outcome_desc=draft.outcome_desc,
             client_id=draft.client_id, user_ref=draft.user_ref, patient_refs=tuple(sorted(involved)),
             entity_refs=tuple(draft.entities), query=draft.query, request_id=draft.request_id,
-            server_url=self.server_url, client_address=draft.address)
+            server_url=self.server_url, client_address=draft.address, key=self.recorder.key)
 
     async def _build_all(self, conn: AsyncConnection[Any], drafts: list[AuditEventDraft]) -> list[AuditRecord]:
         patients = await patients_of(conn, sorted({ref for d in drafts for ref in d.entities}))

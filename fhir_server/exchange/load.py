@@ -159,14 +159,14 @@ _WORKER: dict[str, Any] = {}
 LOAD_CLI = AccessContext("fhir-server load", None, None, None, ScopeSet.everything(), "system")
 
 
-def init_worker(url: str, base: str, rule_modules: tuple[str, ...] = ()) -> None:
+def init_worker(url: str, base: str, audit_key: bytes, rule_modules: tuple[str, ...] = ()) -> None:
     """Process-pool initializer: one event loop and one small pool per worker process, and the
     write rules registered in this process (however the pool starts its workers)."""
     load_rule_modules(rule_modules)
     loop = asyncio.new_event_loop()
     db = Database(url, 1, 2)
     loop.run_until_complete(db.open())
-    trail = AuditTrail(AuditRecorder(db), base)  # changes only: recorded inside their transactions
+    trail = AuditTrail(AuditRecorder(db, audit_key), base)  # changes only: recorded inside their transactions
     _WORKER.update(loop=loop, ctx=BundleContext(db, indexer, base, 1_000_000, Policy(LOAD_CLI), trail))
 
 

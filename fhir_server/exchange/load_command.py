@@ -54,7 +54,7 @@ def _in_loading_order(files: list[Path], workers: int) -> list[Path]:
     return files if workers <= 1 else sorted(files, key=lambda f: f.stat().st_size, reverse=True)
 
 
-def run_load(url: str, base: str, paths: list[Path], workers: int, force: bool,
+def run_load(url: str, base: str, paths: list[Path], workers: int, force: bool, audit_key: bytes,
              rule_modules: tuple[str, ...] = ()) -> int:
     migrate(url)
     load_rule_modules(rule_modules)  # a module that cannot load stops here, before any worker starts
@@ -65,7 +65,7 @@ def run_load(url: str, base: str, paths: list[Path], workers: int, force: bool,
     reports: list[FileReport] = []
     done_bytes = 0
     with ProcessPoolExecutor(max_workers=workers, initializer=init_worker,
-                             initargs=(url, base, rule_modules)) as pool:
+                             initargs=(url, base, audit_key, rule_modules)) as pool:
         futures = [pool.submit(load_in_worker, str(f), force) for f in files]
         for future in as_completed(futures):
             report = future.result()

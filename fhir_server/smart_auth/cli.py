@@ -24,7 +24,7 @@ import psycopg
 from ..config import load_settings
 from ..db import Database, migrate
 from . import keys as key_admin
-from . import storage
+from . import storage, throttle
 from .scopes import IDENTITY_SCOPES, parse_scope
 
 __all__ = ["add_commands", "demo_setup", "DEMO_CLIENT_ID"]
@@ -103,6 +103,13 @@ async def _user_add(db: Database, args: argparse.Namespace) -> dict[str, Any]:
 
 async def _user_list(db: Database, args: argparse.Namespace) -> list[dict[str, Any]]:
     return [{"username": u.username, "fhir_user": u.fhir_user} for u in await storage.list_users(db)]
+
+
+async def _user_unlock(db: Database, args: argparse.Namespace) -> dict[str, Any]:
+    """Lift a sign-in lockout (smart_auth/throttle.py) and clear the account's failure counters."""
+    if await storage.get_user(db, args.username) is None:
+        raise UsageError("no such user")
+    return {"username": args.username, "was_locked": await throttle.unlock(db, args.username)}
 
 
 async def _launch_add(db: Database, args: argparse.Namespace) -> dict[str, Any]:
@@ -193,7 +200,10 @@ def _user_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None], 
     list_.add_argument("--json", action="store_true")
     remove = actions.add_parser("remove", help="delete a user and revoke their grants")
     remove.add_argument("username")
-    for parser, action in ((add, _user_add), (list_, _user_list),
+    unlock = actions.add_parser("unlock", help="lift the lockout after repeated failed sign-ins")
+    unlock.add_argument("username")
+    unlock.add_argument("--json", action="store_true")
+    for parser, action in ((add, _user_add), (list_, _user_list), (unlock, _user_unlock),
                            (remove, lambda db, a: _removed(db, storage.remove_user(db, a.username), "user"))):
         common(parser)
         parser.set_defaults(handler=run(action))

@@ -7,10 +7,19 @@ by authlib up front, kept server-side as a *pending authorization* bound to the 
 (cookie) and to each form (HMAC CSRF token), and validated again before the code is issued.
 Errors before the client and redirect_uri are trusted render an HTML page; later errors
 go back to the redirect_uri (RFC 6749 section 4.1.2.1).
+
+Session fixation (OWASP Session Management Cheat Sheet, "Renew the Session ID After Any
+Privilege Level Change"): the browser's session id (the ``fhir_smart_browser`` cookie,
+``HttpOnly; SameSite=Lax; Path=/auth``, ``Secure`` on https) is reused at ``/auth/authorize``
+only while a live pending authorization is bound to it, otherwise a fresh random one is set;
+and it is replaced by a fresh one at login, at the patient choice and at the consent decision,
+so an id planted in a victim's browser is worthless once the victim signs in. Logins are
+throttled (``throttle.py``) and every step is audited (``flow_audit.py``).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -19,11 +28,12 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from . import grant_store, storage
+from . import grant_store, storage, throttle
+from .flow_audit import record_step
 from .grant_store import Pending
 from .hashing import random_token
 from .models import Subject, User
-from .pages import consent_body, error_page, login_body, patient_body, render_page
+from .pages import consent_body, error_page, login_body, patient_body, render_page, throttled_page
 from .requests import MAX_FORM_BYTES, from_params, from_starlette, to_response
 from .scopes import parse_scopes
 from .service import SmartAuth
@@ -59,16 +69,39 @@ async def begin(smart: SmartAuth, request: Request) -> Response:
         oauth_request = await from_starlette(request, smart.urls.authorize)
         grant = await server.bridge.run_sync(server.get_consent_grant, oauth_request, None)
     except OAuth2Error as error:
+        client_id = getattr(getattr(error, "request", None), "client_id", None)
+        record_step(request, "authorize", False, client_id=client_id if isinstance(client_id, str) else None,
+                    detail=f"{error.error}: {error.description or 'invalid authorization request'}")
         return _oauth_error(smart, error)
     data = oauth_request.payload.data
     params = {key: data[key] for key in AUTHORIZE_PARAMS if data.get(key)}
-    binding = request.cookies.get(BROWSER_COOKIE) or random_token()
+    given = request.cookies.get(BROWSER_COOKIE)
+    # A session id is reused only while it is ours and live: an unknown (planted, stale) one is replaced.
+    binding = given if given and await grant_store.binding_in_use(smart.db, given) else random_token()
     pending_id = await grant_store.create_pending(smart.db, binding, {
         "params": params, "allowed": grant.request.scope, "client_name": grant.request.client.name})
-    response = _see_other(f"{smart.urls.login}?req={pending_id}")
+    record_step(request, "authorize", True, client_id=params.get("client_id"))
+    return _with_session(smart, _see_other(f"{smart.urls.login}?req={pending_id}"), binding)
+
+
+def _with_session(smart: SmartAuth, response: Response, binding: str) -> Response:
     response.set_cookie(BROWSER_COOKIE, binding, max_age=86400, path="/auth", httponly=True,
                         samesite="lax", secure=smart.secure_cookies)
     return response
+
+
+async def _rotate(smart: SmartAuth, request: Request, pending: Pending, *, username: str | None = None,
+                  patient: str | None = None) -> str | None:
+    """A fresh session id for this pending authorization (a privilege change); None if it was lost."""
+    fresh = random_token()
+    old = request.cookies.get(BROWSER_COOKIE, "")
+    moved = await grant_store.rebind_pending(smart.db, pending.id, old, fresh, username=username, patient=patient)
+    return fresh if moved else None
+
+
+def _client_of(pending: Pending) -> str | None:
+    client = pending.params["params"].get("client_id")
+    return client if isinstance(client, str) else None
 
 
 async def _pending(smart: SmartAuth, request: Request, form: FormData | None) -> Pending | None:
@@ -133,15 +166,35 @@ async def submit_login(smart: SmartAuth, request: Request) -> Response:
     pending = await _pending(smart, request, form) if form is not None else None
     if form is None or pending is None:
         return error_page(EXPIRED, _style(smart))
-    user = await storage.authenticate_user(smart.db, str(form.get("username") or ""), str(form.get("password") or ""))
+    username, address = str(form.get("username") or ""), request.client.host if request.client else None
+    refusal = await throttle.reserve_attempt(smart.db, smart.limits, username, address)
+    if refusal is not None:  # the password is not even checked
+        record_step(request, "login", False, client_id=_client_of(pending),
+                    detail=f"sign-in refused for username {username!r} ({refusal.status}): {refusal.message}")
+        return throttled_page(refusal.message, _style(smart), refusal.status, refusal.retry_after)
+    user = await storage.authenticate_user(smart.db, username, str(form.get("password") or ""))
     if user is None:
-        return _page(smart, request, pending, "Sign in", "login", error="Unknown username or wrong password.",
-                     status=401)
+        return await _failed_login(smart, request, pending, username)
+    await throttle.record_success(smart.db, username, address)
     patient, error = await _context_patient(smart, pending, user)
     if error:
+        record_step(request, "login", False, client_id=_client_of(pending), user=user.fhir_user, detail=error)
         return error_page(error, _style(smart), 403)
-    await grant_store.update_pending(smart.db, pending.id, username=user.username, patient=patient)
-    return _next_step(smart, pending, user, patient)
+    fresh = await _rotate(smart, request, pending, username=user.username, patient=patient)
+    if fresh is None:
+        return error_page(EXPIRED, _style(smart))
+    record_step(request, "login", True, client_id=_client_of(pending), user=user.fhir_user, patient=patient)
+    return _with_session(smart, _next_step(smart, pending, user, patient), fresh)
+
+
+async def _failed_login(smart: SmartAuth, request: Request, pending: Pending, username: str) -> Response:
+    locked = await throttle.record_failure(smart.db, smart.limits, username)
+    known = await storage.get_user(smart.db, username)
+    record_step(request, "login", False, client_id=_client_of(pending), user=known.fhir_user if known else None,
+                detail=f"wrong password or unknown username {username!r}" + (" (account now locked)" if locked else ""))
+    await asyncio.sleep(smart.limits.failure_delay)  # slows scripted guessing; the same for known and unknown names
+    return _page(smart, request, pending, "Sign in", "login", error="Unknown username or wrong password.",
+                 status=401)
 
 
 def _needs_patient(pending: Pending) -> bool:
@@ -178,8 +231,11 @@ async def submit_patient(smart: SmartAuth, request: Request) -> Response:
         patients = await storage.list_patients(smart.db)
         return _page(smart, request, pending, "Select a patient", "patient", patients=patients,
                      error="Choose a patient from the list.", status=400)
-    await grant_store.update_pending(smart.db, pending.id, patient=patient_id)
-    return _see_other(f"{smart.urls.consent}?req={pending.id}")
+    fresh = await _rotate(smart, request, pending, patient=patient_id)
+    if fresh is None:
+        return error_page(EXPIRED, _style(smart))
+    record_step(request, "patient", True, client_id=_client_of(pending), user=user.fhir_user, patient=patient_id)
+    return _with_session(smart, _see_other(f"{smart.urls.consent}?req={pending.id}"), fresh)
 
 
 async def show_consent(smart: SmartAuth, request: Request) -> Response:
@@ -228,8 +284,15 @@ async def submit_consent(smart: SmartAuth, request: Request) -> Response:
         grant = server.get_consent_grant(oauth_request, subject)
         return server.create_authorization_response(request=oauth_request, grant_user=subject, grant=grant)
 
+    user = await storage.get_user(smart.db, pending.username)
     try:
         result = await server.bridge.run_sync(issue)
     except OAuth2Error as error:
+        record_step(request, "consent", False, client_id=_client_of(pending), user=user.fhir_user if user else None,
+                    patient=pending.patient, detail=f"{error.error}: {error.description or 'refused'}")
         return _oauth_error(smart, error)
-    return to_response(result)
+    record_step(request, "consent", approve, client_id=_client_of(pending), user=user.fhir_user if user else None,
+                patient=pending.patient,
+                detail=f"granted {' '.join(granted)}" if approve else "access denied by the user")
+    # The decision is a privilege change too: the browser leaves with a session id nothing is bound to.
+    return _with_session(smart, to_response(result), random_token())

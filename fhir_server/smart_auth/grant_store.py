@@ -21,7 +21,7 @@ from .hashing import digest, random_token
 from .models import AuthorizationCode, StoredToken, Subject
 
 __all__ = [
-    "Pending", "create_pending", "get_pending", "update_pending", "delete_pending",
+    "Pending", "create_pending", "get_pending", "delete_pending", "binding_in_use", "rebind_pending",
     "issue_code", "find_code", "consume_code", "revoke_grant", "create_system_grant",
     "save_tokens", "find_access_token", "find_refresh_token", "claim_refresh_token",
     "revoke_access_token", "access_token_active", "remember_assertion_jti", "purge_expired",
@@ -61,12 +61,24 @@ async def get_pending(db: Database, pending_id: str, binding: str) -> Pending | 
     return Pending(pending_id, dict(row[0]), row[1], row[2]) if row else None
 
 
-async def update_pending(db: Database, pending_id: str, *, username: str | None = None,
-                         patient: str | None = None) -> None:
+async def binding_in_use(db: Database, binding: str) -> bool:
+    """Is a live pending authorization bound to this browser session id? (Unknown ids are not reused.)"""
+    async with db.connection() as conn:
+        cur = await conn.execute("SELECT 1 FROM smart_pending WHERE binding_hash = %s AND expires_at > now() LIMIT 1",
+                                 (digest(binding),))
+        return await cur.fetchone() is not None
+
+
+async def rebind_pending(db: Database, pending_id: str, old: str, new: str, *, username: str | None = None,
+                         patient: str | None = None) -> bool:
+    """Move a pending authorization to a fresh session id (a privilege change: login, patient pick),
+    only if it is still bound to ``old``; False when it is not (another request rotated it first)."""
     async with db.transaction() as conn:
-        await conn.execute(
-            "UPDATE smart_pending SET username = COALESCE(%s, username), patient = COALESCE(%s, patient) "
-            "WHERE id_hash = %s", (username, patient, digest(pending_id)))
+        cur = await conn.execute(
+            "UPDATE smart_pending SET binding_hash = %s, username = COALESCE(%s, username),"
+            " patient = COALESCE(%s, patient) WHERE id_hash = %s AND binding_hash = %s AND expires_at > now()",
+            (digest(new), username, patient, digest(pending_id), digest(old)))
+        return cur.rowcount == 1
 
 
 async def delete_pending(db: Database, pending_id: str) -> bool:

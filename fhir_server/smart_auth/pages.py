@@ -17,7 +17,7 @@ from starlette.responses import HTMLResponse, Response
 
 from .scopes import parse_scope
 
-__all__ = ["render_page", "error_page", "login_body", "patient_body", "consent_body", "stylesheet",
+__all__ = ["render_page", "error_page", "throttled_page", "login_body", "patient_body", "consent_body", "stylesheet",
            "SECURITY_HEADERS", "describe_scope"]
 
 PAGES = Path(__file__).parent / "pages"
@@ -62,6 +62,13 @@ def render_page(title: str, body: str, style_url: str, status: int = 200,
 def error_page(message: str, style_url: str, status: int = 400) -> HTMLResponse:
     return render_page("Authorization failed", _template("error.html").substitute(message=html.escape(message)),
                        style_url, status)
+
+
+def throttled_page(message: str, style_url: str, status: int, retry_after: int | None) -> HTMLResponse:
+    """429 (too many failed sign-ins, with Retry-After) or 423 (account locked)."""
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return render_page("Sign-in refused", _template("error.html").substitute(message=html.escape(message)),
+                       style_url, status, headers)
 
 
 def _error(message: str | None) -> str:

@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
@@ -24,6 +24,7 @@ from .hashing import dummy_hash
 from .keys import InvalidToken, KeyStore
 from .server import SmartAuthorizationServer
 from .storage import server_secret
+from .throttle import LoginLimits
 from .tokens import Lifetimes, check_access_claims
 
 __all__ = ["SmartAuth", "startup", "smart_of"]
@@ -38,6 +39,7 @@ class SmartAuth:
     server: SmartAuthorizationServer
     csrf_key: bytes
     secure_cookies: bool
+    limits: LoginLimits = field(default_factory=LoginLimits)
 
     @property
     def urls(self) -> AuthUrls:
@@ -77,7 +79,7 @@ async def startup(app: Any) -> SmartAuth:
     server = SmartAuthorizationServer(db, keys, settings.public_base, Lifetimes.from_settings(settings),
                                       asyncio.get_running_loop())
     smart = SmartAuth(db, keys, server, await server_secret(db, "csrf"),
-                      settings.public_base.startswith("https://"))
+                      settings.public_base.startswith("https://"), LoginLimits.from_settings(settings))
     await grant_store.purge_expired(db)
     await asyncio.to_thread(dummy_hash)  # made now: the first unknown-user login must cost what the others do
     app.state.smart = smart

@@ -165,13 +165,16 @@ def test_audit_events_cannot_be_changed_through_the_api(server_url: str, tokens:
     assert created.status_code == 201
     event_id = created.json()["id"]
     assert created.headers["location"].endswith(f"/AuditEvent/{event_id}")
-    found = _call(server_url, officer, "GET", "/AuditEvent?agent=Practitioner/ext&date=2026-01-02", "req-a7").json()
+    # Stored as reported by the officer's client, under the time it arrived, not as the body claims.
+    found = _call(server_url, officer, "GET", "/AuditEvent?agent=Practitioner/aud&entity=Patient/audp&subtype=110110",
+                  "req-a7").json()
     assert [e["resource"]["id"] for e in found["entry"]] == [event_id]
+    claimed = _call(server_url, officer, "GET", "/AuditEvent?agent=Practitioner/ext", "req-a8").json()
+    assert claimed["entry"] == []
+    # Clients never choose AuditEvent ids: PUT of a new id is refused like any other PUT.
     fresh = _call(server_url, officer, "PUT", "/AuditEvent/ext-1", "req-put-new", json={**submitted, "id": "ext-1"})
-    assert fresh.status_code == 201 and fresh.json()["id"] == "ext-1"
-    assert _call(server_url, officer, "GET", "/AuditEvent/ext-1", "req-get-new").json() == fresh.json()
-    again = _call(server_url, officer, "PUT", "/AuditEvent/ext-1", "req-put-again", json={**submitted, "id": "ext-1"})
-    assert again.status_code == 405
+    assert fresh.status_code == 405 and "assigned by the server" in fresh.text
+    assert _call(server_url, officer, "GET", "/AuditEvent/ext-1", "req-get-new").status_code == 404
     for method in ("PUT", "DELETE", "PATCH"):
         response = _call(server_url, officer, method, f"/AuditEvent/{event_id}", f"req-change-{method}",
                          json={**submitted, "id": event_id})
