@@ -32,8 +32,8 @@ def _favicon() -> bytes:
 
 def _has_app(routes: list[BaseRoute]) -> bool:
     """Is the web app mounted? Linked only when a route under /app/ exists."""
-    return any(str(getattr(route, "path", "")).rstrip("/") + "/" == APP_PATH
-               or str(getattr(route, "path", "")).startswith(APP_PATH) for route in routes)
+    paths = (str(getattr(route, "path", "")) for route in routes)
+    return any(path == APP_PATH.rstrip("/") or path.startswith(APP_PATH) for path in paths)
 
 
 def _links(base: str, auth_on: bool, app: bool) -> list[tuple[str, str, str]]:
