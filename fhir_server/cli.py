@@ -69,18 +69,31 @@ def _load(args: argparse.Namespace) -> int:
     from .embedded import resolve_database_url
     from .exchange.load_command import run_load
 
+    missing = [str(path) for path in args.paths if not path.exists()]
+    if missing:
+        return _input_error(f"no such file or directory: {', '.join(missing)}")
     settings = _settings(args)
     url = resolve_database_url(settings.database_url, settings.data_dir)
     return run_load(url, settings.public_base, args.paths, args.workers, args.force)
+
+
+def _input_error(message: str) -> int:
+    """Exit status 2 (EXIT_STATUSES): the input was wrong and nothing changed."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 def _reindex(args: argparse.Namespace) -> int:
     import asyncio
 
     from .db import Database, migrate
+    from .definitions import definitions
     from .embedded import resolve_database_url
     from .search.reindex import reindex
 
+    unknown = [t for t in args.types if t not in definitions().resource_types]
+    if unknown:
+        return _input_error(f"not FHIR R4 resource types: {', '.join(unknown)}")
     settings = _settings(args)
     url = resolve_database_url(settings.database_url, settings.data_dir)
     migrate(url)

@@ -78,8 +78,8 @@ def _message(error: Any) -> str:
         return "give either jwks or jwks_uri, not both"
     if error.validator == "anyOf" and not error.absolute_path:
         return "private_key_jwt needs jwks or jwks_uri"
-    if error.validator is False or error.validator_value is False:
-        return "only private_key_jwt clients register keys"
+    if error.validator is None:  # a false schema: the else branch's "jwks": false, "jwks_uri": false
+        return "jwks and jwks_uri are for private_key_jwt clients only"
     return str(error.message)
 
 

@@ -202,6 +202,11 @@ def test_client_add_from_a_registration_document(db: str, tmp_path: Path,
     ({"client_name": "A", "scope": "system/*.rs", "token_endpoint_auth_method": "private_key_jwt"},
      "(the document): private_key_jwt needs jwks or jwks_uri"),
     ({"client_name": "A", "scope": "user/*.rs", "token_endpoint_auth_method": "none",
+      "redirect_uris": ["https://a.example.org/cb"], "jwks_uri": "https://a.example.org/jwks"},
+     "(the document): jwks and jwks_uri are for private_key_jwt clients only"),
+    ({"client_name": "", "scope": "user/*.rs", "token_endpoint_auth_method": "none",
+      "redirect_uris": ["https://a.example.org/cb"]}, "client_name: '' should be non-empty"),
+    ({"client_name": "A", "scope": "user/*.rs", "token_endpoint_auth_method": "none",
       "redirect_uris": ["https://a.example.org/cb", 7]}, "redirect_uris[1]: 7 is not of type 'string'"),
     ({"client_name": "A", "scope": "user/*.rs", "token_endpoint_auth_method": "none",
       "redirect_uris": ["http://a.example.org/cb"]},
@@ -216,3 +221,10 @@ def test_client_add_from_file_names_the_failing_field(db: str, tmp_path: Path, c
     assert capsys.readouterr().err == expected
     assert main(["client", "list", "--json", "--database-url", db]) == 0
     assert [c["name"] for c in json.loads(capsys.readouterr().out)] in ([], ["Registered app"])
+
+
+def test_load_and_reindex_refuse_bad_input_with_status_2(db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["load", "/no/such/file.json", "--database-url", db]) == 2
+    assert capsys.readouterr().err == "error: no such file or directory: /no/such/file.json\n"
+    assert main(["reindex", "Patient", "Patiant", "--database-url", db]) == 2
+    assert capsys.readouterr().err == "error: not FHIR R4 resource types: Patiant\n"
