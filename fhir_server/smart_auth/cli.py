@@ -16,6 +16,7 @@ import json
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -96,7 +97,7 @@ def _registration(args: argparse.Namespace) -> Registration:
         raise UsageError(str(exc)) from exc
     if registration.jwks is not None and any("d" in k for k in registration.jwks["keys"]):
         raise UsageError("jwks holds a private key: register the public keys only")
-    return Registration(**{**registration.__dict__, "client_id": args.client_id or registration.client_id})
+    return replace(registration, client_id=args.client_id or registration.client_id)
 
 
 async def _client_add(db: Database, args: argparse.Namespace) -> dict[str, Any]:
