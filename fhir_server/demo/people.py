@@ -29,9 +29,9 @@ class Clinician:
 
 
 CLINICIANS = [
-    Clinician("demo-practitioner", "Dr.", "Adam", "Careful", "male", "9941339108", "doctor", "demo-dept-medicine"),
-    Clinician("demo-cardiologist", "Dr.", "Priya", "Raman", "female", "1326060588", "doctor", "demo-dept-cardiology"),
-    Clinician("demo-nurse", "", "Tom", "Okafor", "male", "1588667638", "nurse", "demo-dept-medicine"),
+    Clinician("demo-practitioner", "Dr.", "Adam", "Careful", "male", "1326060583", "doctor", "demo-dept-medicine"),
+    Clinician("demo-cardiologist", "Dr.", "Priya", "Raman", "female", "1588667638", "doctor", "demo-dept-cardiology"),
+    Clinician("demo-nurse", "", "Tom", "Okafor", "male", "1762543217", "nurse", "demo-dept-medicine"),
 ]
 
 

@@ -118,3 +118,19 @@ def test_the_bundle_is_a_transaction_of_puts() -> None:
     assert {e["request"]["method"] for e in bundle["entry"]} == {"PUT"}
     assert len({e["fullUrl"] for e in bundle["entry"]}) == len(RESOURCES)
     assert bundle["entry"][0]["request"]["url"] == "Organization/demo-hospital"
+
+
+def _npi_check_digit_ok(npi: str) -> bool:
+    """The Luhn check over the card-issuer prefix 80840 and the ten digits (CMS NPI standard)."""
+    total = 0
+    for position, char in enumerate(reversed("80840" + npi)):
+        digit = int(char) * (2 if position % 2 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return total % 10 == 0
+
+
+def test_npis_are_well_formed() -> None:
+    npis = [i["value"] for r in RESOURCES for i in r.get("identifier", [])
+            if i.get("system") == "http://hl7.org/fhir/sid/us-npi"]
+    assert len(npis) == 4 and len(set(npis)) == 4  # the hospital and three clinicians
+    assert all(len(n) == 10 and n[0] in "12" and _npi_check_digit_ok(n) for n in npis), npis
