@@ -14,13 +14,10 @@ from typing import Any
 
 from ..resources.service import ResourceService
 from .generate import demo_resources
-from .people import CLINICIANS, PATIENTS
 
-__all__ = ["demo_resources", "demo_bundle", "load_demo", "DEMO_PATIENTS", "DEMO_PRACTITIONERS"]
+__all__ = ["demo_resources", "demo_bundle", "load_demo"]
 
 log = logging.getLogger(__name__)
-DEMO_PATIENTS = [p.id for p in PATIENTS]
-DEMO_PRACTITIONERS = [c.id for c in CLINICIANS]
 
 
 def demo_bundle() -> dict[str, Any]:
