@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from . import smart_auth
+from . import home, smart_auth
 from .audit.keyring import load_key
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
@@ -184,6 +184,7 @@ def create_app(settings: Settings) -> FastAPI:
     for router in (audit_routes.router, resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
+    app.include_router(home.router)
     for router in (exchange_router.router, export_routes.router, validate_operation.router,
                    everything_operation.router, history_routes.router, search_router.router,
                    resource_router.router):

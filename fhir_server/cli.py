@@ -1,5 +1,6 @@
-"""``fhir-server`` console entry point: serve (and, as their issues land, load, reindex,
-client, user, audit). Database options are shared by every subcommand."""
+"""``fhir-server`` console entry point: serve, load, reindex, demo, audit, and the SMART
+administration commands (client, user, launch, keys). Database options are shared by every
+subcommand, and so is one convention of exit statuses (EXIT_STATUSES)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import smart_auth
 from .config import Settings, load_settings
 from .conformance import cli as conformance_cli
 
-__all__ = ["main"]
+__all__ = ["main", "EXIT_STATUSES"]
+
+EXIT_STATUSES = """exit status, for every command:
+  0  done
+  1  the command ran and found a problem: audit verify found the chain broken, load rejected entries
+  2  usage or input error, nothing changed: a bad option or value, a duplicate (user, client),
+     a reference to a resource that does not exist, an unreadable file"""
 
 
 def _add_database_options(parser: argparse.ArgumentParser) -> None:
@@ -36,21 +44,25 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app
+    from .banner import announce_when_ready, banner_lines, quiet_embedded_logs
 
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    quiet_embedded_logs()
     if args.workers > 1:
         from .embedded import resolve_database_url
 
         # The parent owns the embedded PostgreSQL; workers get its URL through the environment.
         url = resolve_database_url(settings.database_url, settings.data_dir)
         os.environ.update(settings.with_overrides(database_url=url).as_env())
+        print("\n".join(banner_lines(settings)), flush=True)
         uvicorn.run("fhir_server.app:create_app_from_env", factory=True, workers=args.workers,
                     host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
         return 0
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level, access_log=False)
+    app = create_app(settings)
+    announce_when_ready(app, banner_lines(settings))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
     return 0
 
 
@@ -64,6 +76,9 @@ def _load(args: argparse.Namespace) -> int:
     from .embedded import resolve_database_url
     from .exchange.load_command import run_load
 
+    missing = [str(path) for path in args.paths if not path.exists()]
+    if missing:
+        return _input_error(f"no such file or directory: {', '.join(missing)}")
     settings = _settings(args)
     _load_profiles(settings)  # before the workers fork: they validate and index with the IGs too
     url = resolve_database_url(settings.database_url, settings.data_dir)
@@ -71,13 +86,23 @@ def _load(args: argparse.Namespace) -> int:
                     settings.rule_modules)
 
 
+def _input_error(message: str) -> int:
+    """Exit status 2 (EXIT_STATUSES): the input was wrong and nothing changed."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
 def _reindex(args: argparse.Namespace) -> int:
     import asyncio
 
     from .db import Database, migrate
+    from .definitions import definitions
     from .embedded import resolve_database_url
     from .search.reindex import reindex
 
+    unknown = [t for t in args.types if t not in definitions().resource_types]
+    if unknown:
+        return _input_error(f"not FHIR R4 resource types: {', '.join(unknown)}")
     settings = _settings(args)
     _load_profiles(settings)  # the IGs' SearchParameters are indexed too
     url = resolve_database_url(settings.database_url, settings.data_dir)
@@ -189,6 +214,30 @@ def _audit_checkpoint(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_load(args: argparse.Namespace) -> int:
+    from .demo.command import run_demo_load
+
+    return run_demo_load(_resolve_url(args), not args.no_users)
+
+
+def _demo_bundle(args: argparse.Namespace) -> int:
+    from .demo.command import write_demo_bundle
+
+    return write_demo_bundle(args.file)
+
+
+def _demo_commands(commands: Any) -> None:
+    demo = commands.add_parser("demo", help="the demo data set (a small hospital, ten patients)")
+    actions = demo.add_subparsers(dest="demo_command", required=True)
+    load = actions.add_parser("load", help="write the demo resources that are missing, and the demo users and app")
+    load.add_argument("--no-users", action="store_true", help="only the FHIR resources, no demo users or app")
+    _add_database_options(load)
+    load.set_defaults(handler=_demo_load)
+    bundle = actions.add_parser("bundle", help="write the demo data as a transaction Bundle (for 'load')")
+    bundle.add_argument("file", help="output file ('-' for stdout)")
+    bundle.set_defaults(handler=_demo_bundle)
+
+
 def _resolve_url(args: argparse.Namespace) -> str:
     from .embedded import resolve_database_url
 
@@ -197,7 +246,8 @@ def _resolve_url(args: argparse.Namespace) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fhir-server", description="FHIR R4 server on PostgreSQL")
+    parser = argparse.ArgumentParser(prog="fhir-server", description="FHIR R4 server on PostgreSQL",
+                                     epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the FHIR API at http://HOST:PORT/fhir")
     serve.add_argument("--host", help="interface to listen on (default 127.0.0.1)")
@@ -228,6 +278,7 @@ def _parser() -> argparse.ArgumentParser:
     checkpoint.add_argument("--out", type=Path, required=True, help="file to write")
     _add_database_options(checkpoint)
     checkpoint.set_defaults(handler=_audit_checkpoint)
+    _demo_commands(commands)
     smart_auth.add_commands(commands, _add_database_options, _resolve_url)
     conformance_cli.add_commands(commands)
     return parser

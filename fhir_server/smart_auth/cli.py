@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
 import re
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +27,7 @@ from ..config import load_settings
 from ..db import Database, migrate
 from . import keys as key_admin
 from . import storage, throttle
+from .registration import Registration, RegistrationError, read_registration
 from .scopes import IDENTITY_SCOPES, parse_scope
 
 __all__ = ["add_commands", "demo_setup", "DEMO_CLIENT_ID"]
@@ -38,8 +41,11 @@ DEMO_USERS = [("dr.demo", "Practitioner/demo-practitioner"), ("amy", "Patient/de
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo credential, demo mode only
 
 
+MIN_PASSWORD = 8
+
+
 class UsageError(Exception):
-    pass
+    """Bad input (exit status 2): the message says what to change."""
 
 
 def _check_scope(scope: str) -> str:
@@ -70,16 +76,39 @@ def _read_jwks(path: Path) -> dict[str, Any]:
     return jwks
 
 
-async def _client_add(db: Database, args: argparse.Namespace) -> dict[str, Any]:
-    redirects = [_check_url(u, "--redirect-uri") for u in args.redirect_uri or []]
+def _registration_from_flags(args: argparse.Namespace) -> Registration:
+    if not args.name or not args.scope or not (args.public or args.secret or args.jwks_file or args.jwks_url):
+        raise UsageError("client add needs --name, --scope and one of --public, --secret, --jwks-file, "
+                         "--jwks-url (or a registration document: --from-file)")
     method = "none" if args.public else "client_secret" if args.secret else "private_key_jwt"
-    if method != "private_key_jwt" and not redirects:
-        raise UsageError("public and secret clients need at least one --redirect-uri")
     jwks = _read_jwks(Path(args.jwks_file)) if args.jwks_file else None
-    jwks_url = _check_url(args.jwks_url, "--jwks-url") if args.jwks_url else None
+    return Registration(name=args.name, auth_method=method, scope=args.scope, redirect_uris=args.redirect_uri or [],
+                        jwks=jwks, jwks_url=args.jwks_url, client_id=args.client_id)
+
+
+def _registration(args: argparse.Namespace) -> Registration:
+    if not args.from_file:
+        return _registration_from_flags(args)
+    if args.name or args.scope or args.redirect_uri or args.public or args.secret or args.jwks_file or args.jwks_url:
+        raise UsageError("--from-file takes the whole registration from the file: give only --client-id beside it")
+    try:
+        registration = read_registration(Path(args.from_file))
+    except RegistrationError as exc:
+        raise UsageError(str(exc)) from exc
+    if registration.jwks is not None and any("d" in k for k in registration.jwks["keys"]):
+        raise UsageError("jwks holds a private key: register the public keys only")
+    return replace(registration, client_id=args.client_id or registration.client_id)
+
+
+async def _client_add(db: Database, args: argparse.Namespace) -> dict[str, Any]:
+    reg = _registration(args)
+    redirects = [_check_url(u, "redirect URI") for u in reg.redirect_uris]
+    if reg.auth_method != "private_key_jwt" and not redirects:
+        raise UsageError("public and secret clients need at least one --redirect-uri")
+    jwks_url = _check_url(reg.jwks_url, "JWKS URL") if reg.jwks_url else None
     client_id, secret = await storage.create_client(
-        db, name=args.name, auth_method=method, scope=_check_scope(args.scope), redirect_uris=redirects,
-        jwks=jwks, jwks_url=jwks_url, client_id=args.client_id)
+        db, name=reg.name, auth_method=reg.auth_method, scope=_check_scope(reg.scope), redirect_uris=redirects,
+        jwks=reg.jwks, jwks_url=jwks_url, client_id=reg.client_id)
     out: dict[str, Any] = {"client_id": client_id}
     if secret:
         out["client_secret"] = secret
@@ -92,12 +121,37 @@ async def _client_list(db: Database, args: argparse.Namespace) -> list[dict[str,
             for c in await storage.list_clients(db)]
 
 
+def _password(args: argparse.Namespace) -> str:
+    """--password, else one line of stdin (--password-stdin), else a prompt on a terminal."""
+    if args.password is not None:
+        password = str(args.password)
+    elif args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("password again: ") != password:
+            raise UsageError("the passwords differ")
+    else:
+        raise UsageError("no password: give --password-stdin (or run on a terminal to be asked)")
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(f"the password must have at least {MIN_PASSWORD} characters")
+    return password
+
+
+async def _check_exists(db: Database, reference: str, what: str) -> None:
+    rtype, rid = reference.split("/", 1)
+    if not await storage.resource_exists(db, rtype, rid):
+        raise UsageError(f"{what} {reference} does not exist on this server: load or create it first "
+                         "(or pass --allow-missing)")
+
+
 async def _user_add(db: Database, args: argparse.Namespace) -> dict[str, Any]:
     if not FHIR_USER.match(args.fhir_user):
         raise UsageError("--fhir-user must be Practitioner/ID, Patient/ID or RelatedPerson/ID")
-    if len(args.password) < 8:
-        raise UsageError("--password must have at least 8 characters")
-    await storage.create_user(db, args.username, args.password, args.fhir_user)
+    password = _password(args)
+    if not args.allow_missing:
+        await _check_exists(db, args.fhir_user, "--fhir-user")
+    await storage.create_user(db, args.username, password, args.fhir_user)
     return {"username": args.username, "fhir_user": args.fhir_user}
 
 
@@ -118,6 +172,12 @@ async def _launch_add(db: Database, args: argparse.Namespace) -> dict[str, Any]:
             raise UsageError(f"{what} must be a resource id")
     if args.fhir_user is not None and not FHIR_USER.match(args.fhir_user):
         raise UsageError("--fhir-user must be Practitioner/ID, Patient/ID or RelatedPerson/ID")
+    if not args.allow_missing:
+        for reference, what in ((f"Patient/{args.patient}", "--patient"),
+                                (args.encounter and f"Encounter/{args.encounter}", "--encounter"),
+                                (args.fhir_user, "--fhir-user")):
+            if reference:
+                await _check_exists(db, reference, what)
     launch = await storage.create_launch(db, args.patient, args.encounter, args.fhir_user, args.expires_in)
     return {"launch": launch}
 
@@ -155,9 +215,10 @@ def _runner(resolve_url: Callable[[argparse.Namespace], str],
         except UsageError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        except psycopg.errors.UniqueViolation:
-            print("error: already exists", file=sys.stderr)
-            return 1
+        except psycopg.errors.UniqueViolation as exc:
+            print(f"error: already exists ({exc.diag.message_detail or exc.diag.message_primary})",
+                  file=sys.stderr)
+            return 2
         _print(result, bool(getattr(args, "json", False)))
         return 0
 
@@ -168,14 +229,16 @@ def _client_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]
     client = sub.add_parser("client", help="register and manage SMART client applications")
     actions = client.add_subparsers(dest="client_command", required=True)
     add = actions.add_parser("add", help="register a client")
-    add.add_argument("--name", required=True)
+    add.add_argument("--from-file", help="an RFC 7591 registration document (JSON: client_name, redirect_uris, "
+                     "scope, token_endpoint_auth_method, jwks or jwks_uri) instead of the flags below")
+    add.add_argument("--name")
     add.add_argument("--redirect-uri", action="append", help="exact redirect URI (repeatable)")
-    kind = add.add_mutually_exclusive_group(required=True)
+    kind = add.add_mutually_exclusive_group()
     kind.add_argument("--public", action="store_true", help="public client (no secret; PKCE)")
     kind.add_argument("--secret", action="store_true", help="confidential client with a generated secret")
     kind.add_argument("--jwks-file", help="confidential asymmetric client: its public JWK Set file")
     kind.add_argument("--jwks-url", help="confidential asymmetric client: URL of its public JWK Set")
-    add.add_argument("--scope", required=True, help='allowed scopes, e.g. "launch openid fhirUser patient/*.rs"')
+    add.add_argument("--scope", help='allowed scopes, e.g. "launch openid fhirUser patient/*.rs"')
     add.add_argument("--client-id", help="choose the client_id (default: random)")
     add.add_argument("--json", action="store_true", help='print {"client_id": ..., "client_secret": ...}')
     list_ = actions.add_parser("list", help="list clients")
@@ -193,8 +256,13 @@ def _user_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None], 
     actions = user.add_subparsers(dest="user_command", required=True)
     add = actions.add_parser("add", help="add a user linked to a FHIR resource")
     add.add_argument("--username", required=True)
-    add.add_argument("--password", required=True)
-    add.add_argument("--fhir-user", required=True, help="Practitioner/ID, Patient/ID or RelatedPerson/ID")
+    secret = add.add_mutually_exclusive_group()
+    secret.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
+    secret.add_argument("--password", help="the password as an argument (visible in shell history and ps: "
+                        "prefer --password-stdin, or no option on a terminal to be asked)")
+    add.add_argument("--fhir-user", required=True, help="Practitioner/ID, Patient/ID or RelatedPerson/ID "
+                     "(must exist on this server)")
+    add.add_argument("--allow-missing", action="store_true", help="link a --fhir-user that is not loaded yet")
     add.add_argument("--json", action="store_true")
     list_ = actions.add_parser("list", help="list users")
     list_.add_argument("--json", action="store_true")
@@ -214,9 +282,10 @@ def _launch_and_key_commands(sub: Any, common: Callable[[argparse.ArgumentParser
     launch = sub.add_parser("launch", help="EHR launch contexts")
     launch_actions = launch.add_subparsers(dest="launch_command", required=True)
     add = launch_actions.add_parser("add", help='create a launch context; prints {"launch": ...}')
-    add.add_argument("--patient", required=True)
-    add.add_argument("--encounter")
+    add.add_argument("--patient", required=True, help="id of a Patient on this server")
+    add.add_argument("--encounter", help="id of an Encounter on this server")
     add.add_argument("--fhir-user", help="only this user may use the launch (e.g. Practitioner/ID)")
+    add.add_argument("--allow-missing", action="store_true", help="do not check that the resources exist")
     add.add_argument("--expires-in", type=int, default=3600, help="seconds (default 3600)")
     add.add_argument("--json", action="store_true")
     common(add)

@@ -23,7 +23,7 @@ from .models import Client, LaunchContext, User
 __all__ = [
     "create_client", "get_client", "list_clients", "remove_client",
     "create_user", "authenticate_user", "get_user", "list_users", "remove_user",
-    "create_launch", "get_launch", "list_patients", "patient_exists", "related_person_patient",
+    "create_launch", "get_launch", "list_patients", "patient_exists", "related_person_patient", "resource_exists",
     "server_secret",
 ]
 
@@ -151,6 +151,15 @@ async def patient_exists(db: Database, patient_id: str) -> bool:
     async with db.connection() as conn:
         cur = await conn.execute(
             "SELECT 1 FROM resource WHERE resource_type = 'Patient' AND id = %s AND NOT deleted", (patient_id,))
+        return await cur.fetchone() is not None
+
+
+async def resource_exists(db: Database, resource_type: str, resource_id: str) -> bool:
+    """Is there a current, not deleted ``resource_type/resource_id`` (what a user or launch may name)?"""
+    async with db.connection() as conn:
+        cur = await conn.execute(
+            "SELECT 1 FROM resource WHERE resource_type = %s AND id = %s AND version_id > 0 AND NOT deleted",
+            (resource_type, resource_id))
         return await cur.fetchone() is not None
 
 

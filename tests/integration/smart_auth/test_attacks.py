@@ -27,7 +27,7 @@ RS_AUTH: dict[str, str] = {}
 
 @pytest.fixture(scope="module")
 def client_id(database_url: str, server_url: str) -> str:
-    cli_json(database_url, "user", "add", "--username", "victim", "--password", "victim-password",
+    cli_json(database_url, "user", "add", "--allow-missing", "--username", "victim", "--password", "victim-password",
              "--fhir-user", "Patient/victim")
     rs = cli_json(database_url, "client", "add", "--name", "RS", "--secret", "--redirect-uri", REDIRECT,
                   "--scope", "user/*.rs", "--client-id", "attack-rs")

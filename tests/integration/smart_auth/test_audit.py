@@ -23,12 +23,12 @@ REDIRECT = "https://app.example.org/callback"
 def tokens(database_url: str, server_url: str, root_url: str) -> dict[str, str]:
     client = cli_json(database_url, "client", "add", "--name", "Audit app", "--public", "--redirect-uri", REDIRECT,
                       "--scope", "launch openid fhirUser user/*.cruds patient/*.rs")["client_id"]
-    cli_json(database_url, "user", "add", "--username", "auditor", "--password", "pw-aud-123",
+    cli_json(database_url, "user", "add", "--allow-missing", "--username", "auditor", "--password", "pw-aud-123",
              "--fhir-user", "Practitioner/aud")
     with httpx.Client(timeout=30, follow_redirects=False) as browser:
         admin = token_for(browser, root_url, server_url, client, "openid fhirUser user/*.cruds", "auditor",
                           "pw-aud-123")
-        launch = cli_json(database_url, "launch", "add", "--patient", "audp")["launch"]
+        launch = cli_json(database_url, "launch", "add", "--allow-missing", "--patient", "audp")["launch"]
         patient = token_for(browser, root_url, server_url, client, "launch patient/*.rs", "auditor", "pw-aud-123",
                             launch)
         officer = token_for(browser, root_url, server_url, client, "openid fhirUser user/AuditEvent.crs", "auditor",

@@ -99,22 +99,22 @@ def test_jwks_file_with_private_key_is_refused(database_url: str, server_url: st
 
 
 def test_user_and_launch_cli(database_url: str, server_url: str) -> None:
-    user = cli_json(database_url, "user", "add", "--username", "nurse", "--password", "nurse-pass-1",
+    user = cli_json(database_url, "user", "add", "--allow-missing", "--username", "nurse", "--password", "nurse-pass-1",
                     "--fhir-user", "Practitioner/n1")
     assert user == {"username": "nurse", "fhir_user": "Practitioner/n1"}
-    assert cli(database_url, "user", "add", "--username", "nurse", "--password", "nurse-pass-1",
-               "--fhir-user", "Practitioner/n1")[0] == 1  # duplicate
-    assert cli(database_url, "user", "add", "--username", "x", "--password", "long-enough",
+    assert cli(database_url, "user", "add", "--allow-missing", "--username", "nurse", "--password", "nurse-pass-1",
+               "--fhir-user", "Practitioner/n1")[0] == 2  # duplicate: input error
+    assert cli(database_url, "user", "add", "--allow-missing", "--username", "x", "--password", "long-enough",
                "--fhir-user", "Organization/o1")[0] == 2
     assert {"username": "nurse", "fhir_user": "Practitioner/n1"} in cli_json(database_url, "user", "list")
     assert cli(database_url, "user", "remove", "nurse")[0] == 0
-    launch = cli_json(database_url, "launch", "add", "--patient", "p1", "--encounter", "e1")
+    launch = cli_json(database_url, "launch", "add", "--allow-missing", "--patient", "p1", "--encounter", "e1")
     assert set(launch) == {"launch"} and len(launch["launch"]) >= 32
 
 
 def test_key_rotation_keeps_old_tokens_until_retired(database_url: str, browser: httpx.Client, server_url: str,
                                                      root_url: str) -> None:
-    cli_json(database_url, "user", "add", "--username", "rot", "--password", "rot-password",
+    cli_json(database_url, "user", "add", "--allow-missing", "--username", "rot", "--password", "rot-password",
              "--fhir-user", "Patient/rot")
     app = cli_json(database_url, "client", "add", "--name", "Rot", "--public", "--redirect-uri",
                    "https://rot.example/cb", "--scope", "launch/patient patient/*.rs")

@@ -21,9 +21,9 @@ def setup(database_url: str, server_url: str, root_url: str) -> dict[str, str]:
                       "--scope", SCOPE + " user/*.rs")
     secret_client = cli_json(database_url, "client", "add", "--name", "Resource server", "--secret",
                              "--redirect-uri", REDIRECT, "--scope", "user/*.rs")
-    cli_json(database_url, "user", "add", "--username", "drx", "--password", "pw-drx-123",
+    cli_json(database_url, "user", "add", "--allow-missing", "--username", "drx", "--password", "pw-drx-123",
              "--fhir-user", "Practitioner/prx")
-    launch = cli_json(database_url, "launch", "add", "--patient", "p123", "--encounter", "e456")
+    launch = cli_json(database_url, "launch", "add", "--allow-missing", "--patient", "p123", "--encounter", "e456")
     return {"client_id": client["client_id"], "launch": launch["launch"], "rs_id": secret_client["client_id"],
             "rs_secret": secret_client["client_secret"]}
 
@@ -104,7 +104,8 @@ def test_post_authorize_works_too(flow: Flow) -> None:
 
 def test_launch_bound_to_another_user_is_refused(database_url: str, browser: httpx.Client, root_url: str,
                                                 server_url: str, setup: dict[str, str]) -> None:
-    launch = cli_json(database_url, "launch", "add", "--patient", "p123", "--fhir-user", "Practitioner/other")
+    launch = cli_json(database_url, "launch", "add", "--allow-missing", "--patient", "p123",
+                      "--fhir-user", "Practitioner/other")
     flow = Flow(browser, root_url, server_url, setup["client_id"], REDIRECT, SCOPE, launch=launch["launch"])
     response = flow.login(flow.authorize(), "drx", "pw-drx-123")
     assert response.status_code == 403

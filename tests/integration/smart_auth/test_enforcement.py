@@ -51,14 +51,14 @@ def tokens(database_url: str, server_url: str, root_url: str) -> dict[str, str]:
               "patient/Observation.rs patient/Observation.rs?category=" + CATEGORY + "|laboratory")
     client = cli_json(database_url, "client", "add", "--name", "Enforcement app", "--public",
                       "--redirect-uri", REDIRECT, "--scope", scopes)["client_id"]
-    cli_json(database_url, "user", "add", "--username", "doc", "--password", "pw-doc-123",
+    cli_json(database_url, "user", "add", "--allow-missing", "--username", "doc", "--password", "pw-doc-123",
              "--fhir-user", "Practitioner/doc")
-    cli_json(database_url, "user", "add", "--username", "bravo", "--password", "pw-bravo-123",
+    cli_json(database_url, "user", "add", "--allow-missing", "--username", "bravo", "--password", "pw-bravo-123",
              "--fhir-user", "Patient/pb")
     out: dict[str, str] = {}
     with httpx.Client(timeout=30, follow_redirects=False) as browser:
         def launch_token(scope: str) -> str:
-            launch = cli_json(database_url, "launch", "add", "--patient", "pa")["launch"]
+            launch = cli_json(database_url, "launch", "add", "--allow-missing", "--patient", "pa")["launch"]
             return token_for(browser, root_url, server_url, client, "launch " + scope, "doc", "pw-doc-123", launch)
 
         out["admin"] = token_for(browser, root_url, server_url, client, "openid fhirUser user/*.cruds", "doc",

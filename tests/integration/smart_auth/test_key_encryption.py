@@ -32,7 +32,7 @@ def test_keys_are_stored_encrypted_and_still_sign(database_url: str, server_url:
     assert pems and all(p.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----") for p in pems)
     client = cli_json(database_url, "client", "add", "--name", "Key app", "--public", "--redirect-uri", REDIRECT,
                       "--scope", "openid fhirUser user/*.rs")["client_id"]
-    cli_json(database_url, "user", "add", "--username", "keys", "--password", "pw-keys-123",
+    cli_json(database_url, "user", "add", "--allow-missing", "--username", "keys", "--password", "pw-keys-123",
              "--fhir-user", "Practitioner/keys")
     with httpx.Client(timeout=30, follow_redirects=False) as browser:
         token = token_for(browser, root_url, server_url, client, "openid fhirUser user/*.rs", "keys", "pw-keys-123")

@@ -20,7 +20,7 @@ SCOPE = "launch/patient patient/*.rs patient/Observation.rs offline_access openi
 
 @pytest.fixture(scope="module")
 def clients(database_url: str, server_url: str) -> dict[str, Any]:
-    cli_json(database_url, "user", "add", "--username", "pat", "--password", "pat-password",
+    cli_json(database_url, "user", "add", "--allow-missing", "--username", "pat", "--password", "pat-password",
              "--fhir-user", "Patient/p-refresh")
     public = cli_json(database_url, "client", "add", "--name", "Refreshing app", "--public",
                       "--redirect-uri", REDIRECT, "--scope", SCOPE)

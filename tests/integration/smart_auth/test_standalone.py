@@ -26,9 +26,9 @@ def client_id(database_url: str, server_url: str) -> str:
                        "birthDate": "1970-01-01"}
             conn.execute("INSERT INTO resource (resource_type, id, version_id, txid, last_updated, content) "
                          "VALUES ('Patient', %s, 1, nextval('fhir_txid_seq'), now(), %s)", (pid, Jsonb(patient)))
-    cli_json(database_url, "user", "add", "--username", "doc", "--password", "doc-password",
+    cli_json(database_url, "user", "add", "--allow-missing", "--username", "doc", "--password", "doc-password",
              "--fhir-user", "Practitioner/doc1")
-    cli_json(database_url, "user", "add", "--username", "alpha", "--password", "alpha-password",
+    cli_json(database_url, "user", "add", "--allow-missing", "--username", "alpha", "--password", "alpha-password",
              "--fhir-user", "Patient/pat-a")
     created = cli_json(database_url, "client", "add", "--name", "Standalone app", "--public",
                        "--redirect-uri", REDIRECT, "--scope", SCOPE + " user/*.rs launch")
