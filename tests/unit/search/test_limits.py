@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from fhir_server.config import Settings
+from fhir_server.config import Settings, load_settings
 from fhir_server.search.criteria import Context
 from fhir_server.search.limits import (
     DEFAULT_LIMITS,
@@ -98,6 +98,15 @@ def test_settings_carry_the_limits() -> None:
             DEFAULT_LIMITS.max_chain_depth, DEFAULT_LIMITS.max_includes, DEFAULT_LIMITS.max_include_rounds,
             DEFAULT_LIMITS.max_sort_keys, DEFAULT_LIMITS.max_query_bytes, DEFAULT_LIMITS.max_form_bytes) == (
         30, 100, 10, 4, 10, 4, 8, 8192, 65536)
+
+
+def test_the_environment_sets_the_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = {"params": 60, "values": 7, "repeats": 20, "chain_depth": 2, "includes": 3, "include_rounds": 1,
+             "sort_keys": 2, "query_bytes": 1000, "form_bytes": 2000}
+    for name, value in names.items():
+        monkeypatch.setenv(f"FHIR_SEARCH_MAX_{name.upper()}", str(value))
+    limits = SearchLimits.from_settings(load_settings())
+    assert {name: getattr(limits, f"max_{name}") for name in names} == names
 
 
 def test_repetitions_of_one_criterion_are_one_intersected_set() -> None:
