@@ -43,6 +43,8 @@ class Settings:
     search_max_sort_keys: int = 8
     search_max_query_bytes: int = 8192
     search_max_form_bytes: int = 65536
+    search_max_typed_criteria: int = 500
+    search_max_terms: int = 10000
     # SMART on FHIR enforcement; "off" is a development switch that is logged and shown in /metadata.
     auth: str = "on"
     log_level: str = "info"
@@ -94,6 +96,8 @@ def load_settings() -> Settings:
         search_max_sort_keys=_env_int("FHIR_SEARCH_MAX_SORT_KEYS", 8),
         search_max_query_bytes=_env_int("FHIR_SEARCH_MAX_QUERY_BYTES", 8192),
         search_max_form_bytes=_env_int("FHIR_SEARCH_MAX_FORM_BYTES", 65536),
+        search_max_typed_criteria=_env_int("FHIR_SEARCH_MAX_TYPED_CRITERIA", 500),
+        search_max_terms=_env_int("FHIR_SEARCH_MAX_TERMS", 10000),
         auth=env.get("FHIR_AUTH", "on").lower(),
         log_level=env.get("FHIR_LOG_LEVEL", "info"),
         demo=bool(env.get("FHIR_DEMO")),

@@ -23,7 +23,7 @@ from ..errors import BadRequest, Forbidden, NotFound
 from .compartment import compartment_predicate, compartment_types
 from .criteria import Context
 from .includes import check_includes, fetch_includes
-from .limits import DEFAULT_LIMITS, SearchLimits, check_request
+from .limits import DEFAULT_LIMITS, SearchLimits, check_request, check_terms, check_types
 from .paging import decode_cursor, encode_cursor
 from .parse import SearchRequest, parse_request
 from .query import Applied, Scope, build_scope, count_statement, estimate_statement, ids_statement, page_statement
@@ -87,6 +87,7 @@ async def find_ids(conn: AsyncConnection[Any], resource_type: str, params: list[
         raise BadRequest("Conditional request without search criteria")
     ctx = Context(base=base, now=datetime.now(UTC), max_depth=limits.max_chain_depth)
     statement = ids_statement(resource_type, request.params, ctx, limit, extra)
+    check_terms(len(statement.params), limits)
     cur = await conn.execute(statement.sql, statement.params)
     return [row[0] for row in await cur.fetchall()]
 
@@ -187,8 +188,10 @@ async def search(conn: AsyncConnection[Any], types: list[str] | None, items: lis
         per_type = {t: _both(per_type[t], access.predicate(t, "s")) for t in types}
     ctx = Context(base=options.base, now=datetime.now(UTC), visible=visible, max_depth=options.limits.max_chain_depth)
     applied = Applied()
+    check_types(len(request.params), len(types), options.limits)
     scope = build_scope(types, request.params, ctx, applied, options.strict,
                         {t: q for t, q in per_type.items() if q is not None})
+    check_terms(len(scope.where.params), options.limits)
     count = min(request.count if request.count is not None else options.default_count, options.max_count)
     result = SearchResult(request, applied, count)
     columns = sort_columns(types[0], request.sort)

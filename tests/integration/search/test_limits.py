@@ -20,6 +20,7 @@ import pytest
 from psycopg import sql
 
 from fhir_server.config import Settings
+from fhir_server.definitions import definitions
 from fhir_server.search.criteria import Context
 from fhir_server.search.limits import SearchLimits, check_request
 from fhir_server.search.parse import parse_request
@@ -137,6 +138,20 @@ def test_compartment_and_system_search_are_bounded_too(fhir: httpx.Client) -> No
     _too_costly(fhir.get("", params=[("_type", "Patient")] + [("name", "x")] * 31), text)
 
 
+def test_criteria_times_types_of_system_and_compartment_searches(fhir: httpx.Client) -> None:
+    # Each criterion is a subquery per type searched: 30 criteria on 146 types planned in ~400 MB.
+    types = [t for t in sorted(definitions().resource_types) if t != "AuditEvent"][:26]
+    criteria = [("_tag", f"t{i}") for i in range(10)] + [("_profile", f"http://p/{i}") for i in range(10)]
+    _too_costly(fhir.get("", params=[("_type", ",".join(types)), *criteria]),
+                "Too many criteria across the searched resource types (20 criteria on 26 types; name fewer types"
+                " with _type): 520 exceeds the limit of 500 (FHIR_SEARCH_MAX_TYPED_CRITERIA)")
+    assert fhir.get("", params=[("_type", ",".join(types[:25])), *criteria]).status_code == 200  # 500
+    _too_costly(fhir.get("/Patient/lim1/*", params=[("_tag", f"t{i}") for i in range(8)]),
+                "Too many criteria across the searched resource types (8 criteria on 66 types; name fewer types"
+                " with _type): 528 exceeds the limit of 500 (FHIR_SEARCH_MAX_TYPED_CRITERIA)")
+    assert fhir.get("/Patient/lim1/*", params=[("_tag", f"t{i}") for i in range(7)]).status_code == 200
+
+
 # --- the plan shape: repetitions grow the plan linearly -------------------------------------
 
 REPEATED = [("name", f"x{i}") for i in range(200)]
@@ -166,7 +181,8 @@ def generous(database_url: str) -> Iterator[httpx.Client]:
     from fhir_server.app import create_app
 
     settings = Settings(database_url=database_url, host="127.0.0.1", port=free_port(), auth="off", pool_min=1,
-                        pool_max=2, log_level="warning", search_max_params=200, search_max_repeats=200)
+                        pool_max=2, log_level="warning", search_max_params=200, search_max_repeats=200,
+                        search_max_terms=1000)
     with serving(create_app(settings), settings) as base, httpx.Client(base_url=base, timeout=30) as http:
         yield http
 
@@ -178,3 +194,9 @@ def test_configured_limits_apply_and_repetitions_stay_fast(fhir: httpx.Client, g
     assert time.monotonic() - started < 2
     _too_costly(generous.get("/Patient", params=[("name", "x")] * 201),
                 "Too many search parameters: 201 exceeds the limit of 200 (FHIR_SEARCH_MAX_PARAMS)")
+    # Terms: 1 for the type, then per repetition the table's type and parameter and 2 per value.
+    hundred = [("name", ",".join(f"v{r}x{i}" for i in range(100))) for r in range(5)]
+    assert _ids(generous.get("/Patient", params=hundred[:4])) == []  # 809 terms
+    _too_costly(_form(generous, hundred),
+                "The search has too many terms (values bound into its query): 1011 exceeds the limit of 1000"
+                " (FHIR_SEARCH_MAX_TERMS)")

@@ -14,6 +14,8 @@ from fhir_server.search.limits import (
     SearchTooCostly,
     check_query_size,
     check_request,
+    check_terms,
+    check_types,
     criterion_depth,
     distinct_params,
 )
@@ -68,6 +70,22 @@ def test_query_and_form_sizes() -> None:
         "The _search form body is too large: 201 exceeds the limit of 200 (FHIR_SEARCH_MAX_FORM_BYTES)"
 
 
+def test_criteria_on_many_types_and_terms() -> None:
+    check_types(30, 1, SearchLimits(max_typed_criteria=1))  # one type: max_params bounds it
+    check_types(100, 5, DEFAULT_LIMITS)
+    with pytest.raises(SearchTooCostly) as caught:
+        check_types(101, 5, DEFAULT_LIMITS)
+    assert caught.value.message == ("Too many criteria across the searched resource types (101 criteria on 5 types;"
+                                    " name fewer types with _type): 505 exceeds the limit of 500"
+                                    " (FHIR_SEARCH_MAX_TYPED_CRITERIA)")
+    check_terms(10000, DEFAULT_LIMITS)
+    with pytest.raises(SearchTooCostly) as caught:
+        check_terms(10001, DEFAULT_LIMITS)
+    assert caught.value.message == \
+        "The search has too many terms (values bound into its query): 10001 exceeds the limit of 10000" \
+        " (FHIR_SEARCH_MAX_TERMS)"
+
+
 def test_identical_criteria_are_one_criterion() -> None:
     params = parse_request([("name", "x"), ("name", "x"), ("name", "y,x"), ("name", "x,y"), ("name", "x,x"),
                             ("name:exact", "x"), ("family", "x")]).params
@@ -96,13 +114,14 @@ def test_settings_carry_the_limits() -> None:
     assert SearchLimits.from_settings(Settings(search_max_repeats=3)).max_repeats == 3
     assert (DEFAULT_LIMITS.max_params, DEFAULT_LIMITS.max_values, DEFAULT_LIMITS.max_repeats,
             DEFAULT_LIMITS.max_chain_depth, DEFAULT_LIMITS.max_includes, DEFAULT_LIMITS.max_include_rounds,
-            DEFAULT_LIMITS.max_sort_keys, DEFAULT_LIMITS.max_query_bytes, DEFAULT_LIMITS.max_form_bytes) == (
-        30, 100, 10, 4, 10, 4, 8, 8192, 65536)
+            DEFAULT_LIMITS.max_sort_keys, DEFAULT_LIMITS.max_query_bytes, DEFAULT_LIMITS.max_form_bytes,
+            DEFAULT_LIMITS.max_typed_criteria, DEFAULT_LIMITS.max_terms) == (
+        30, 100, 10, 4, 10, 4, 8, 8192, 65536, 500, 10000)
 
 
 def test_the_environment_sets_the_limits(monkeypatch: pytest.MonkeyPatch) -> None:
     names = {"params": 60, "values": 7, "repeats": 20, "chain_depth": 2, "includes": 3, "include_rounds": 1,
-             "sort_keys": 2, "query_bytes": 1000, "form_bytes": 2000}
+             "sort_keys": 2, "query_bytes": 1000, "form_bytes": 2000, "typed_criteria": 9, "terms": 99}
     for name, value in names.items():
         monkeypatch.setenv(f"FHIR_SEARCH_MAX_{name.upper()}", str(value))
     limits = SearchLimits.from_settings(load_settings())
