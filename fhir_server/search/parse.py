@@ -184,7 +184,7 @@ def _control(req: SearchRequest, name: str, raw: str) -> None:
         req.cursor = raw
         return  # paging state is not part of the applied parameters
     elif base == "_type":
-        req.types = [t.strip() for t in raw.split(",") if t.strip()]
+        req.types = list(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))  # each type once
     req.control.append((name, raw))
 
 
