@@ -1,14 +1,18 @@
 """Bounds on the work one search may ask of the database: http://hl7.org/fhir/R4/search.html.
 
-Each repetition of a parameter, each OR value, chain step and ``_include`` adds SQL; without
-bounds a 35 KB form body of ``name=x`` repeated 5,000 times planned for minutes and drove a
-PostgreSQL backend to 22 GB. A request over a limit is refused before any SQL is built, as
-400 with issue code ``too-costly`` (valueset-issue-type: "the request cannot be satisfied
-because it is too costly") and a text naming the limit, its value and its setting.
+Each repetition of a parameter, each OR value, chain step, resource type and ``_include``
+adds SQL; without bounds a 35 KB form body of ``name=x`` repeated 5,000 times drove one
+PostgreSQL backend to 22 GB (issue 11). A request over a limit is refused before any SQL
+runs, as 400 with issue code ``too-costly`` (valueset-issue-type: "the request cannot be
+satisfied because it is too costly") and a text naming the limit, its value and its setting.
 
 Identical criteria are one criterion (``name=x&name=x`` is ``name=x``; ``name=a,a`` is
 ``name=a``): de-duplication happens before the repetition and value limits are counted,
 while the parameter limit counts what was sent, so a flood of copies is refused cheaply.
+The limits bound the statement's size; its shape is linear in repetitions because
+``query.conditions`` makes the repetitions of one criterion one INTERSECT set. Measured at
+the defaults, the costliest search allowed (30 criteria of 100 values with 4-step chains, or
+3 criteria on all 146 types) plans in ~250 ms with ~100 MB of backend memory.
 """
 
 from __future__ import annotations

@@ -149,3 +149,7 @@ def test_repeated_negations_are_one_united_set() -> None:
     where = build_scope(["Patient"], req.params, CTX).where.as_string()
     one = 'SELECT i.id FROM "search_token" i WHERE i.resource_type = %s AND i.param = %s AND ("i"."code" = %s)'
     assert where == f'r.resource_type = %s AND NOT r.deleted AND r.id NOT IN (({one}) UNION ({one}))'
+
+
+def test_each_type_once() -> None:
+    assert parse_request([("_type", "Patient,Patient, Observation,Patient")]).types == ["Patient", "Observation"]
