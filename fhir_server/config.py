@@ -33,6 +33,18 @@ class Settings:
     max_page_size: int = 1000
     max_bundle_entries: int = 10_000
     max_conditional_delete: int = 100  # a conditional delete matching more answers 412
+    # What one search may ask of the database (search/limits.py; over a limit: 400 too-costly).
+    search_max_params: int = 30
+    search_max_values: int = 100
+    search_max_repeats: int = 10
+    search_max_chain_depth: int = 4
+    search_max_includes: int = 10
+    search_max_include_rounds: int = 4
+    search_max_sort_keys: int = 8
+    search_max_query_bytes: int = 8192
+    search_max_form_bytes: int = 65536
+    search_max_typed_criteria: int = 500
+    search_max_terms: int = 10000
     # SMART on FHIR enforcement; "off" is a development switch that is logged and shown in /metadata.
     auth: str = "on"
     log_level: str = "info"
@@ -113,6 +125,17 @@ def load_settings() -> Settings:
         max_bundle_entries=_env_int("FHIR_MAX_BUNDLE_ENTRIES", 10_000),
         default_page_size=_env_int("FHIR_DEFAULT_PAGE_SIZE", 20),
         max_page_size=_env_int("FHIR_MAX_PAGE_SIZE", 1000),
+        search_max_params=_env_int("FHIR_SEARCH_MAX_PARAMS", 30),
+        search_max_values=_env_int("FHIR_SEARCH_MAX_VALUES", 100),
+        search_max_repeats=_env_int("FHIR_SEARCH_MAX_REPEATS", 10),
+        search_max_chain_depth=_env_int("FHIR_SEARCH_MAX_CHAIN_DEPTH", 4),
+        search_max_includes=_env_int("FHIR_SEARCH_MAX_INCLUDES", 10),
+        search_max_include_rounds=_env_int("FHIR_SEARCH_MAX_INCLUDE_ROUNDS", 4),
+        search_max_sort_keys=_env_int("FHIR_SEARCH_MAX_SORT_KEYS", 8),
+        search_max_query_bytes=_env_int("FHIR_SEARCH_MAX_QUERY_BYTES", 8192),
+        search_max_form_bytes=_env_int("FHIR_SEARCH_MAX_FORM_BYTES", 65536),
+        search_max_typed_criteria=_env_int("FHIR_SEARCH_MAX_TYPED_CRITERIA", 500),
+        search_max_terms=_env_int("FHIR_SEARCH_MAX_TERMS", 10000),
         auth=env.get("FHIR_AUTH", "on").lower(),
         log_level=env.get("FHIR_LOG_LEVEL", "info"),
         demo=bool(env.get("FHIR_DEMO")),

@@ -17,6 +17,7 @@ from psycopg import sql
 
 from ..errors import BadRequest
 from ..fhir.datetimes import parse_fhir_datetime_range
+from ..fhir.numbers import parse_count, parse_cursor_number
 
 __all__ = ["AuditQuery", "parse_audit_query", "audit_statement", "SUPPORTED"]
 
@@ -83,12 +84,6 @@ def _apply(query: AuditQuery, name: str, value: str) -> None:
         query.args.append(values)
 
 
-def _count(value: str, max_count: int) -> int:
-    if not value.isdigit():
-        raise BadRequest(f"_count must be a non-negative integer, not {value!r}")
-    return min(int(value), max_count)
-
-
 def parse_audit_query(items: list[tuple[str, str]], default_count: int, max_count: int) -> AuditQuery:
     query = AuditQuery(count=default_count)
     for name, value in items:
@@ -97,11 +92,9 @@ def parse_audit_query(items: list[tuple[str, str]], default_count: int, max_coun
         if name not in SUPPORTED:
             raise BadRequest(f"AuditEvent search does not support {name!r}; use {', '.join(SUPPORTED[:-1])}")
         if name == "_count":
-            query.count = _count(value, max_count)
+            query.count = parse_count(value, max_count)
         elif name == "_cursor":
-            if not value.isdigit():
-                raise BadRequest("_cursor is not valid: use the paging links the server returned")
-            query.cursor = int(value)
+            query.cursor = parse_cursor_number(value)
             continue
         else:
             _apply(query, name, value)

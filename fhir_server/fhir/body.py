@@ -9,6 +9,7 @@ from starlette.requests import Request
 from ..errors import BadRequest, PayloadTooLarge
 from ..jsonio import parse_json
 from ..render import check_content_type
+from .numbers import is_ascii_digits
 
 __all__ = ["read_json_body", "read_limited"]
 
@@ -17,7 +18,7 @@ async def read_limited(request: Request) -> bytes:
     """The raw body, refusing more than the configured maximum before buffering it all."""
     limit: int = request.app.state.settings.max_body_bytes
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and is_ascii_digits(declared) and int(declared) > limit:
         raise PayloadTooLarge(f"Request body of {declared} bytes exceeds the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0

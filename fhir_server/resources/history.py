@@ -17,8 +17,8 @@ from urllib.parse import urlencode
 import orjson
 from psycopg import AsyncConnection, sql
 
-from ..errors import BadRequest
 from ..fhir.datetimes import format_instant, parse_fhir_datetime_range, parse_instant
+from ..fhir.numbers import parse_count, parse_cursor_number
 from ..search.sqlfrag import Q
 
 __all__ = ["HistoryQuery", "parse_history_query", "fetch_history", "history_bundle"]
@@ -43,14 +43,8 @@ def parse_history_query(
     at = parse_fhir_datetime_range(values["_at"], "_at") if "_at" in values else None
     count = default_count
     if "_count" in values:
-        if not values["_count"].isdigit():
-            raise BadRequest(f"_count must be a non-negative integer, not {values['_count']!r}")
-        count = min(int(values["_count"]), max_count)
-    cursor = None
-    if "_cursor" in values:
-        if not values["_cursor"].isdigit():
-            raise BadRequest("_cursor is not valid: use the paging links the server returned")
-        cursor = int(values["_cursor"])
+        count = parse_count(values["_count"], max_count)
+    cursor = parse_cursor_number(values["_cursor"]) if "_cursor" in values else None
     raw: dict[str, str] = {k: values[k] for k in ("_since", "_at") if k in values}
     raw["_count"] = str(count)
     return HistoryQuery(rtype, rid, since, at, count, cursor, raw)

@@ -22,8 +22,9 @@ from typing import Any, Protocol
 import orjson
 from psycopg import AsyncConnection, AsyncRawCursor
 
-from ..errors import Gone, NotFound, PreconditionFailed
+from ..errors import BadRequest, Gone, NotFound, PreconditionFailed
 from ..fhir.datetimes import format_instant, now_instant
+from ..fhir.numbers import is_ascii_digits
 from ..ids import time_ordered_id
 from ..jsonio import dumps
 from ..rules import has_rules
@@ -118,7 +119,9 @@ async def read_any(conn: AsyncConnection[Any], rtype: str, rid: str) -> None:
 
 async def vread(conn: AsyncConnection[Any], rtype: str, rid: str, vid: str) -> Version:
     _known_id(rtype, rid)
-    if not vid.isdigit() or len(vid) > 9:
+    if not ID_PATTERN.fullmatch(vid):  # e.g. "²": not even an id (datatypes.html#id), so a malformed request
+        raise BadRequest(f"Version id {vid[:80]!r} is not valid: version ids are whole numbers")
+    if not is_ascii_digits(vid) or len(vid) > 9:
         raise NotFound(f"Version {vid} of {rtype}/{rid} is not known")
     cur = await conn.execute(
         "SELECT resource_type, id, version_id, last_updated, deleted, content::text, method"

@@ -35,6 +35,7 @@ class Context:
     now: datetime
     # Access rows per type (smart_auth.policy): chains and _has only see rows the caller may read.
     visible: Callable[[str], Q | None] | None = None
+    max_depth: int = MAX_CHAIN_DEPTH  # chain/_has steps (search.limits checks it first, naming the setting)
 
     def restrict(self, rtype: str, ids: Q) -> Q:
         """``ids`` of ``rtype`` narrowed to the caller's rows (a chain or _has must not reveal others)."""
@@ -134,8 +135,8 @@ def _chain(param: SearchParam, crit: Criterion, values: tuple[str, ...], rtype: 
     assert crit.chain is not None
     if param.type != "reference":
         raise BadRequest(f"{name}: {param.code} is not a reference parameter, so it cannot be chained")
-    if depth >= MAX_CHAIN_DEPTH:
-        raise BadRequest(f"{name}: chains deeper than {MAX_CHAIN_DEPTH} are not supported")
+    if depth >= ctx.max_depth:
+        raise BadRequest(f"{name}: chains deeper than {ctx.max_depth} are not supported")
     targets = [crit.modifier] if crit.modifier else list(param.targets)
     if crit.modifier and crit.modifier not in definitions().resource_types:
         raise BadRequest(f"{name}: {crit.modifier} is not a resource type")
@@ -158,8 +159,8 @@ def _has(crit: Criterion, values: tuple[str, ...], rtype: str, ctx: Context, dep
     ref = resolve_param(has.type, has.ref, name)
     if ref.type != "reference":
         raise BadRequest(f"{name}: {has.type}.{has.ref} is not a reference parameter")
-    if depth >= MAX_CHAIN_DEPTH:
-        raise BadRequest(f"{name}: _has nested deeper than {MAX_CHAIN_DEPTH} is not supported")
+    if depth >= ctx.max_depth:
+        raise BadRequest(f"{name}: _has nested deeper than {ctx.max_depth} is not supported")
     inner = ctx.restrict(has.type, positive_ids(has.type, has.inner, values, ctx, depth + 1, name))
     return fmt("SELECT i.target_id AS id FROM search_reference i WHERE i.resource_type = {} AND i.param = {}"
                " AND i.target_type = {} AND i.id IN ({})", has.type, has.ref, rtype, inner)

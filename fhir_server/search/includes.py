@@ -77,16 +77,18 @@ async def _round(conn: AsyncConnection[Any], includes: list[Include], sources: s
 
 
 async def fetch_includes(conn: AsyncConnection[Any], includes: list[Include], matches: list[Key],
-                         visible: Callable[[str], Q | None] | None = None) -> list[tuple[str, str, str]]:
+                         visible: Callable[[str], Q | None] | None = None,
+                         rounds: int = MAX_ROUNDS) -> list[tuple[str, str, str]]:
     """(type, id, content text) of included resources not already among the matches.
 
     ``visible`` (the caller's rows per type) filters what is returned, so an include never
-    carries a resource the token may not read.
+    carries a resource the token may not read. ``rounds`` caps the ``:iterate`` rounds (how deep
+    iteration goes depends on the data, so it is a cap, not a refusal).
     """
     seen: set[Key] = set(matches)
     added: list[Key] = []
     sources: set[Key] = set(matches)
-    for round_no in range(MAX_ROUNDS):
+    for round_no in range(rounds):
         active = includes if round_no == 0 else [i for i in includes if i.iterate]
         if not active or not sources:
             break

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..errors import BadRequest
+from ..fhir.numbers import is_ascii_digits
 
 __all__ = ["Criterion", "Has", "Param", "SortKey", "Include", "SearchRequest", "parse_request", "split_escaped",
            "unescape", "parse_criterion", "CONTROL", "IGNORED"]
@@ -152,7 +153,7 @@ def _parse_include(name: str, raw: str) -> Include:
 
 
 def _parse_count(raw: str) -> int:
-    if not raw.isdigit():
+    if not is_ascii_digits(raw):
         raise BadRequest(f"_count={raw!r} is not a non-negative integer")
     return int(raw)
 
@@ -183,7 +184,7 @@ def _control(req: SearchRequest, name: str, raw: str) -> None:
         req.cursor = raw
         return  # paging state is not part of the applied parameters
     elif base == "_type":
-        req.types = [t.strip() for t in raw.split(",") if t.strip()]
+        req.types = list(dict.fromkeys(t.strip() for t in raw.split(",") if t.strip()))  # each type once
     req.control.append((name, raw))
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .criteria import Context, UnknownParameter, criterion_ids, date_and_ids
-from .parse import Param
+from .parse import Criterion, Param
 from .registry import registry
 from .sort import SortColumn, keyset_condition, order_by
 from .sqlfrag import Q, fmt, join
@@ -65,8 +65,11 @@ def conditions(rtype: str, params: list[Param], ctx: Context, applied: Applied |
         live.extend(merged)
     if applied is not None:
         applied.params.extend(p for p in params if p not in rest and p not in applied.params)
-    params = rest
-    for param in params:
+    # Repetitions of one criterion (AND) are one id set: an INTERSECT of their sets (a UNION
+    # for negations). A semi-join per repetition put every set into one equivalence class and
+    # one join search, and planning time and memory grew with the square of the repetitions.
+    groups: dict[tuple[Criterion, bool], list[Q]] = {}
+    for param in rest:
         try:
             ids, negated = criterion_ids(rtype, param.criterion, param.values, ctx, name=param.name)
         except UnknownParameter as exc:
@@ -75,12 +78,19 @@ def conditions(rtype: str, params: list[Param], ctx: Context, applied: Applied |
             if applied is not None and param not in [p for p, _ in applied.unknown]:
                 applied.unknown.append((param, exc.message))
             continue
-        out.append(fmt(f"{alias}.id {'NOT IN' if negated else 'IN'} ({{}})", ids))
-        if live is not None:
-            live.append(None if negated or param.criterion.has is not None else ids)
+        groups.setdefault((param.criterion, negated), []).append(ids)
         if applied is not None and param not in applied.params:
             applied.params.append(param)
+    for (criterion, negated), sets in groups.items():
+        ids = _combined(sets, "UNION" if negated else "INTERSECT")
+        out.append(fmt(f"{alias}.id {'NOT IN' if negated else 'IN'} ({{}})", ids))
+        if live is not None:
+            live.append(None if negated or criterion.has is not None else ids)
     return out
+
+
+def _combined(sets: list[Q], operator: str) -> Q:
+    return sets[0] if len(sets) == 1 else join(f" {operator} ", [fmt("({})", q) for q in sets])
 
 
 def _merge_date_ranges(rtype: str, params: list[Param], ctx: Context) -> tuple[list[Q], list[Param]]:

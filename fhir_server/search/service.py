@@ -23,6 +23,7 @@ from ..errors import BadRequest, Forbidden, NotFound
 from .compartment import compartment_predicate, compartment_types
 from .criteria import Context
 from .includes import check_includes, fetch_includes
+from .limits import DEFAULT_LIMITS, SearchLimits, check_request, check_terms, check_types
 from .paging import decode_cursor, encode_cursor
 from .parse import SearchRequest, parse_request
 from .query import Applied, Scope, build_scope, count_statement, estimate_statement, ids_statement, page_statement
@@ -53,6 +54,7 @@ class SearchOptions:
     default_count: int = 20
     max_count: int = 1000
     strict: bool = False
+    limits: SearchLimits = DEFAULT_LIMITS
 
 
 @dataclass
@@ -73,17 +75,19 @@ def check_type(resource_type: str) -> None:
 
 
 async def find_ids(conn: AsyncConnection[Any], resource_type: str, params: list[tuple[str, str]],
-                   limit: int, base: str | None = None, extra: Q | None = None) -> list[str]:
+                   limit: int, base: str | None = None, extra: Q | None = None,
+                   limits: SearchLimits = DEFAULT_LIMITS) -> list[str]:
     """Ids of current resources matching every criterion (BadRequest on unknown or malformed ones)."""
     check_type(resource_type)
-    request = parse_request(params)
+    request = check_request(parse_request(params), limits)
     if request.control and any(name not in ("_count",) for name, _ in request.control):
         names = ", ".join(name for name, _ in request.control)
         raise BadRequest(f"Result parameters ({names}) have no meaning in a conditional request")
     if not request.params:
         raise BadRequest("Conditional request without search criteria")
-    ctx = Context(base=base, now=datetime.now(UTC))
+    ctx = Context(base=base, now=datetime.now(UTC), max_depth=limits.max_chain_depth)
     statement = ids_statement(resource_type, request.params, ctx, limit, extra)
+    check_terms(len(statement.params), limits)
     cur = await conn.execute(statement.sql, statement.params)
     return [row[0] for row in await cur.fetchall()]
 
@@ -162,7 +166,7 @@ async def search(conn: AsyncConnection[Any], types: list[str] | None, items: lis
                  options: SearchOptions, compartment: tuple[str, str] | None = None,
                  extra: dict[str, Q] | Q | None = None, access: AccessRows | None = None) -> SearchResult:
     """One page of a type (``[T]``), compartment (``compartment`` + ``[T]`` or ``["*"]``) or system search."""
-    request = parse_request(items)
+    request = check_request(parse_request(items), options.limits)
     if request.contained != "false":
         raise BadRequest(f"_contained={request.contained} is not supported: contained resources are not searched")
     check_includes(request.includes)
@@ -182,10 +186,12 @@ async def search(conn: AsyncConnection[Any], types: list[str] | None, items: lis
     visible = access.readable if access is not None and restricted else None
     if access is not None and restricted:
         per_type = {t: _both(per_type[t], access.predicate(t, "s")) for t in types}
-    ctx = Context(base=options.base, now=datetime.now(UTC), visible=visible)
+    ctx = Context(base=options.base, now=datetime.now(UTC), visible=visible, max_depth=options.limits.max_chain_depth)
     applied = Applied()
+    check_types(len(request.params), len(types), options.limits)
     scope = build_scope(types, request.params, ctx, applied, options.strict,
                         {t: q for t, q in per_type.items() if q is not None})
+    check_terms(len(scope.where.params), options.limits)
     count = min(request.count if request.count is not None else options.default_count, options.max_count)
     result = SearchResult(request, applied, count)
     columns = sort_columns(types[0], request.sort)
@@ -197,5 +203,5 @@ async def search(conn: AsyncConnection[Any], types: list[str] | None, items: lis
     result.total = await _total(conn, mode, scope, known)
     if request.includes and result.matches:
         result.included = await fetch_includes(conn, request.includes, [(t, i) for t, i, _ in result.matches],
-                                               visible)
+                                               visible, options.limits.max_include_rounds)
     return result

@@ -75,7 +75,11 @@ def _approx(low: datetime, high: datetime, now: datetime) -> tuple[datetime, dat
     """``ap``: the value's range widened by 10% of its distance from now (at least a day)."""
     gap = abs(now - low) * 0.1
     gap = max(gap, timedelta(days=1))
-    return low - gap, high + gap
+    try:
+        return low - gap, high + gap
+    except OverflowError as exc:  # the widened range leaves years 0001-9999
+        raise BadRequest(f"ap{low.date().isoformat()}: the approximate range leaves the supported years 0001-9999"
+                         ) from exc
 
 
 def range_condition(prefix: str, qlow: datetime, qhigh: datetime, low: Any, high: Any,
