@@ -7,6 +7,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import smart_auth
 from .config import Settings, load_settings
@@ -39,17 +40,29 @@ def _serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # uvicorn handles SIGTERM/SIGINT: it stops accepting, gives running requests shutdown_grace
+    # seconds, cancels the rest, then runs the lifespan's shutdown (which stops PostgreSQL).
+    common: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_level": settings.log_level,
+              "access_log": False, "timeout_graceful_shutdown": max(1, round(settings.shutdown_grace))}
     if args.workers > 1:
-        from .embedded import resolve_database_url
+        from .embedded import Supervisor, start_embedded
 
-        # The parent owns the embedded PostgreSQL; workers get its URL through the environment.
-        url = resolve_database_url(settings.database_url, settings.data_dir)
+        # The parent owns (and supervises) the embedded PostgreSQL; workers get its URL through
+        # the environment.
+        supervisor = None
+        url = settings.database_url
+        if url is None:
+            url = start_embedded(settings.data_dir)
+            supervisor = Supervisor(settings.data_dir)
+            supervisor.start()
         os.environ.update(settings.with_overrides(database_url=url).as_env())
-        uvicorn.run("fhir_server.app:create_app_from_env", factory=True, workers=args.workers,
-                    host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
+        try:
+            uvicorn.run("fhir_server.app:create_app_from_env", factory=True, workers=args.workers, **common)
+        finally:
+            if supervisor is not None:
+                supervisor.stop()
         return 0
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level, access_log=False)
+    uvicorn.run(create_app(settings), **common)
     return 0
 
 

@@ -18,6 +18,11 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None  # None: start the embedded PostgreSQL in data_dir
@@ -33,6 +38,15 @@ class Settings:
     max_page_size: int = 1000
     max_bundle_entries: int = 10_000
     max_conditional_delete: int = 100  # a conditional delete matching more answers 412
+    # Database time limits of a request's connection, in seconds (0 = none): a statement running
+    # longer is cancelled (503 too-costly); a session idle inside a transaction longer is ended.
+    statement_timeout: float = 30.0
+    idle_in_transaction_timeout: float = 60.0
+    export_statement_timeout: float = 3600.0  # $export jobs read one snapshot in long statements
+    # Waiting longer than this for a pooled connection answers 503 (overload, or the database is down).
+    pool_timeout: float = 5.0
+    # After SIGTERM/SIGINT, requests still running get this long before they are cancelled.
+    shutdown_grace: float = 10.0
     # SMART on FHIR enforcement; "off" is a development switch that is logged and shown in /metadata.
     auth: str = "on"
     log_level: str = "info"
@@ -50,7 +64,11 @@ class Settings:
                "FHIR_POOL_MIN": str(self.pool_min), "FHIR_POOL_MAX": str(self.pool_max),
                "FHIR_MAX_BODY_BYTES": str(self.max_body_bytes), "FHIR_MAX_BUNDLE_ENTRIES": str(self.max_bundle_entries),
                "FHIR_DEFAULT_PAGE_SIZE": str(self.default_page_size), "FHIR_MAX_PAGE_SIZE": str(self.max_page_size),
-               "FHIR_AUTH": self.auth, "FHIR_LOG_LEVEL": self.log_level, "FHIR_DEMO": "1" if self.demo else ""}
+               "FHIR_AUTH": self.auth, "FHIR_LOG_LEVEL": self.log_level, "FHIR_DEMO": "1" if self.demo else "",
+               "FHIR_STATEMENT_TIMEOUT": str(self.statement_timeout),
+               "FHIR_IDLE_IN_TRANSACTION_TIMEOUT": str(self.idle_in_transaction_timeout),
+               "FHIR_EXPORT_STATEMENT_TIMEOUT": str(self.export_statement_timeout),
+               "FHIR_POOL_TIMEOUT": str(self.pool_timeout), "FHIR_SHUTDOWN_GRACE": str(self.shutdown_grace)}
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -75,6 +93,11 @@ def load_settings() -> Settings:
         max_bundle_entries=_env_int("FHIR_MAX_BUNDLE_ENTRIES", 10_000),
         default_page_size=_env_int("FHIR_DEFAULT_PAGE_SIZE", 20),
         max_page_size=_env_int("FHIR_MAX_PAGE_SIZE", 1000),
+        statement_timeout=_env_float("FHIR_STATEMENT_TIMEOUT", 30.0),
+        idle_in_transaction_timeout=_env_float("FHIR_IDLE_IN_TRANSACTION_TIMEOUT", 60.0),
+        export_statement_timeout=_env_float("FHIR_EXPORT_STATEMENT_TIMEOUT", 3600.0),
+        pool_timeout=_env_float("FHIR_POOL_TIMEOUT", 5.0),
+        shutdown_grace=_env_float("FHIR_SHUTDOWN_GRACE", 10.0),
         auth=env.get("FHIR_AUTH", "on").lower(),
         log_level=env.get("FHIR_LOG_LEVEL", "info"),
         demo=bool(env.get("FHIR_DEMO")),
