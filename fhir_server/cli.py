@@ -173,7 +173,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:  # Ctrl-C (uvicorn re-raises SIGINT after its clean shutdown): no traceback
+        return 130
 
 
 if __name__ == "__main__":
