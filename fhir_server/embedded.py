@@ -163,9 +163,11 @@ class Supervisor:
             log.error("the embedded PostgreSQL in %s is not running: starting it again", self.data_dir)
             try:
                 _restart(self.data_dir)
-            except Exception:  # noqa: BLE001 - logged; tried again after the back-off
+            except Exception as exc:  # noqa: BLE001 - logged; tried again after the back-off
+                # Typically the killed postmaster's backends still hold its shared memory for a moment.
                 failures += 1
-                log.exception("restarting the embedded PostgreSQL failed (attempt %d)", failures)
+                log.warning("starting the embedded PostgreSQL failed (attempt %d, see %s): %s", failures,
+                            self.data_dir / "log", exc)
                 continue
             failures = 0
             log.warning("the embedded PostgreSQL in %s runs again (pid %s)", self.data_dir,
