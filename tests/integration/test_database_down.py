@@ -121,7 +121,8 @@ def test_a_commit_whose_answer_is_lost_is_reported_as_the_success_it_was() -> No
     """A synchronous standby that never answers holds COMMIT after it is durable locally; the
     backend is then terminated, so the server's connection drops during COMMIT although the
     write committed. Before: 500 for a write that happened. Now: the server asks
-    pg_xact_status on a fresh connection and answers 200/201."""
+    pg_xact_status on a fresh connection and answers 200/201, or 503 "outcome unknown" when
+    it cannot ask."""
     with served() as server, psycopg.connect(_admin_url(server), autocommit=True) as admin:
         admin.execute("SET synchronous_commit = local")  # this session's own commits do not wait
         admin.execute("ALTER SYSTEM SET synchronous_standby_names = 'nobody'")
@@ -141,10 +142,32 @@ def test_a_commit_whose_answer_is_lost_is_reported_as_the_success_it_was() -> No
                 writer.start()
                 assert _terminate_commits_while(admin, writer) >= 1
                 assert outcome[rid].status_code == 201, (rid, outcome[rid].text)
+            # Unknown: the postmaster is stopped (SIGSTOP) while the commit's backend is terminated,
+            # so no connection can ask within the server's 5 s.
+            writer = threading.Thread(target=write, args=("Patient/lost-unknown", "PUT", "lost-unknown"))
+            writer.start()
+            postmaster = server.postmaster()
+            assert postmaster is not None
+            while admin.execute("SELECT 1 FROM pg_stat_activity WHERE wait_event = 'SyncRep'").fetchone() is None:
+                time.sleep(0.05)
+            os.kill(postmaster, signal.SIGSTOP)
+            try:
+                assert _terminate_commits_while(admin, writer) >= 1
+            finally:
+                os.kill(postmaster, signal.SIGCONT)
+            unknown = outcome["lost-unknown"]
+            assert unknown.status_code == 503 and unknown.headers["retry-after"] == "2"
+            assert unknown.json()["issue"][0]["code"] == "transient"
+            assert "could not be asked whether it was" in unknown.json()["issue"][0]["diagnostics"]
         finally:
             admin.execute("ALTER SYSTEM RESET synchronous_standby_names")
             admin.execute("SELECT pg_reload_conf()")
         with httpx.Client(timeout=10, headers=FHIR_JSON) as http:
+            deadline = time.monotonic() + 10
+            while (later := http.get(f"{server.base}/Patient/lost-unknown")).status_code == 503:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            assert later.status_code == 200  # it had committed: "unknown" was right not to say "failed"
             put = http.get(f"{server.base}/Patient/lost-put")
             assert put.status_code == 200 and put.json()["meta"]["versionId"] == "1"
             created = outcome["lost-post"].json()
