@@ -35,7 +35,7 @@ from .db_health import RETRY_AFTER_SECONDS
 from .definitions import definitions
 from .demo import load_demo
 from .disconnect import DisconnectMiddleware
-from .embedded import Supervisor, start_embedded
+from .embedded import Supervisor, start_supervised
 from .errors import FhirError, Issue, MethodNotAllowed, operation_outcome
 from .exchange import export_routes
 from .exchange import router as exchange_router
@@ -117,11 +117,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         log.warning("AUTHORIZATION IS OFF: every client can read and write everything. "
                     "Development use only.")
     supervisor: Supervisor | None = None
-    url = settings.database_url
-    if url is None:  # the embedded PostgreSQL: this process starts, supervises and stops it
-        url = await asyncio.to_thread(start_embedded, settings.data_dir)
-        supervisor = Supervisor(settings.data_dir)
-        supervisor.start()
+    url = settings.database_url or ""
+    if not url:  # the embedded PostgreSQL: this process starts, supervises and stops it
+        url, supervisor = await asyncio.to_thread(start_supervised, settings.data_dir)
     try:
         await asyncio.to_thread(migrate, url)
         await asyncio.to_thread(definitions)

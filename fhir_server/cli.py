@@ -45,16 +45,14 @@ def _serve(args: argparse.Namespace) -> int:
     common: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_level": settings.log_level,
               "access_log": False, "timeout_graceful_shutdown": max(1, round(settings.shutdown_grace))}
     if args.workers > 1:
-        from .embedded import Supervisor, start_embedded
+        from .embedded import Supervisor, start_supervised
 
         # The parent owns (and supervises) the embedded PostgreSQL; workers get its URL through
         # the environment.
-        supervisor = None
-        url = settings.database_url
-        if url is None:
-            url = start_embedded(settings.data_dir)
-            supervisor = Supervisor(settings.data_dir)
-            supervisor.start()
+        supervisor: Supervisor | None = None
+        url = settings.database_url or ""
+        if not url:
+            url, supervisor = start_supervised(settings.data_dir)
         os.environ.update(settings.with_overrides(database_url=url).as_env())
         try:
             uvicorn.run("fhir_server.app:create_app_from_env", factory=True, workers=args.workers, **common)

@@ -26,7 +26,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-__all__ = ["start_embedded", "resolve_database_url", "server_settings", "Supervisor", "postmaster_pid"]
+__all__ = ["start_embedded", "start_supervised", "resolve_database_url", "server_settings", "Supervisor",
+           "postmaster_pid"]
 
 log = logging.getLogger(__name__)
 
@@ -232,6 +233,14 @@ def _stop_postmaster(data_dir: Path) -> None:
             return
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             log.warning("pg_ctl stop -m %s did not stop the embedded PostgreSQL", mode)
+
+
+def start_supervised(data_dir: Path) -> tuple[str, Supervisor]:
+    """Start the embedded server and its supervisor (``Supervisor.stop()`` stops both)."""
+    url = start_embedded(data_dir)
+    supervisor = Supervisor(data_dir)
+    supervisor.start()
+    return url, supervisor
 
 
 def resolve_database_url(database_url: str | None, data_dir: Path) -> str:
