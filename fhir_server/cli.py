@@ -42,8 +42,9 @@ def _serve(args: argparse.Namespace) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # uvicorn handles SIGTERM/SIGINT: it stops accepting, gives running requests shutdown_grace
     # seconds, cancels the rest, then runs the lifespan's shutdown (which stops PostgreSQL).
-    common: dict[str, Any] = {"host": settings.host, "port": settings.port, "log_level": settings.log_level,
-              "access_log": False, "timeout_graceful_shutdown": max(1, round(settings.shutdown_grace))}
+    common: dict[str, Any] = {
+        "host": settings.host, "port": settings.port, "log_level": settings.log_level, "access_log": False,
+        "timeout_graceful_shutdown": max(1, round(settings.shutdown_grace))}
     if args.workers > 1:
         from .embedded import Supervisor, start_supervised
 
