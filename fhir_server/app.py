@@ -1,8 +1,12 @@
 """create_app(): routers, exception handlers, lifespan (database, definitions, capability statement).
 
 Every error leaves as an OperationOutcome (http://hl7.org/fhir/R4/http.html#2.21.0.4): FHIR
-errors with their own status, routing errors as 404/405, anything unexpected as 500 with
-the request id and no stack trace.
+errors with their own status, routing errors as 404/405, a database that fails as 503 with
+``Retry-After``, anything unexpected as 500 with the request id and no stack trace.
+``GET /health`` says whether the database answers (200/503), for load balancers.
+The lifespan's shutdown stops each background part within a bound, also while the database is
+down, so SIGTERM/SIGINT always ends the process (uvicorn cancels requests still running after
+``shutdown_grace``).
 """
 
 from __future__ import annotations
@@ -10,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib.metadata import PackageNotFoundError, version
 
 import psycopg
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
@@ -27,10 +32,12 @@ from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
 from .config import Settings, load_settings
 from .conformance.startup import load_profiles
-from .db import Database, migrate
+from .db import Database, SessionTimeouts, migrate
+from .db_health import RETRY_AFTER_SECONDS
 from .definitions import definitions
 from .demo import load_demo
-from .embedded import resolve_database_url
+from .disconnect import DisconnectMiddleware
+from .embedded import Supervisor, start_supervised
 from .errors import FhirError, Issue, MethodNotAllowed, operation_outcome
 from .exchange import export_routes
 from .exchange import router as exchange_router
@@ -96,6 +103,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         message = f"Request contains a value that cannot be stored or compared: {exc.diag.message_primary}"
         return _outcome_response(400, [Issue("error", "invalid", message)])
 
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def database_failed(request: Request, exc: Exception) -> Response:
+        # Failures db.py did not translate (e.g. a connection opened outside the pool) are still
+        # the database's, not a server bug: the client may retry.
+        log.warning("database failure in %s %s: %s", request.method, request.url.path, exc)
+        return _outcome_response(503, [Issue("error", "transient", "The database failed to answer; retry shortly")],
+                                 {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -103,12 +119,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.auth != "on":
         log.warning("AUTHORIZATION IS OFF: every client can read and write everything. "
                     "Development use only.")
-    url = await asyncio.to_thread(resolve_database_url, settings.database_url, settings.data_dir)
-    await asyncio.to_thread(migrate, url)
-    await asyncio.to_thread(definitions)
-    await asyncio.to_thread(load_profiles, settings.profiles_dir, settings.profiles_strict)
-    db = Database(url, settings.pool_min, settings.pool_max)
-    await db.open()
+    supervisor: Supervisor | None = None
+    url = settings.database_url or ""
+    if not url:  # the embedded PostgreSQL: this process starts, supervises and stops it
+        url, supervisor = await asyncio.to_thread(start_supervised, settings.data_dir)
+    try:
+        await asyncio.to_thread(migrate, url)
+        await asyncio.to_thread(definitions)
+        await asyncio.to_thread(load_profiles, settings.profiles_dir, settings.profiles_strict)
+        db = Database(url, settings.pool_min, settings.pool_max, wait_timeout=settings.pool_timeout,
+                      timeouts=SessionTimeouts(settings.statement_timeout, settings.idle_in_transaction_timeout))
+        await db.open()
+    except BaseException:
+        if supervisor is not None:
+            await asyncio.to_thread(supervisor.stop)
+        raise
     app.state.db = db
     key = await asyncio.to_thread(load_key, settings.audit_key, settings.audit_key_path, True)
     recorder = AuditRecorder(db, key, checkpoint_dir=settings.audit_checkpoint_dir,
@@ -117,19 +142,33 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     recorder.start()
     app.state.resources = ResourceService(db, indexer, app.state.audit)
     app.state.capability = _capability_bytes(settings)
-    await smart_auth.startup(app)
-    export_worker = ExportWorker(db)
-    export_worker.start()
-    if settings.demo:
-        await load_demo(app.state.resources)
-        await smart_auth.demo_setup(db)
-    _freeze_startup_objects()
+    export_worker = ExportWorker(db, statement_timeout=settings.export_statement_timeout)
     try:
+        await smart_auth.startup(app)
+        export_worker.start()
+        if settings.demo:
+            await load_demo(app.state.resources)
+            await smart_auth.demo_setup(db)
+        _freeze_startup_objects()
         yield
     finally:
-        await export_worker.stop()
-        await recorder.stop()
-        await db.close()
+        await _shut_down(export_worker.stop, recorder.stop, db.close)
+        if supervisor is not None:
+            await asyncio.to_thread(supervisor.stop)
+
+
+SHUTDOWN_STEP_SECONDS = 5.0
+
+
+async def _shut_down(*steps: Callable[[], Awaitable[None]]) -> None:
+    """Each step in order, each bounded in time and none stopping the next: with the database
+    down, the audit flush fails (its rows are lost with the process, as a crash would lose
+    them) and the pool closes without waiting for it."""
+    for step in steps:
+        try:
+            await asyncio.wait_for(step(), SHUTDOWN_STEP_SECONDS)
+        except Exception as exc:  # noqa: BLE001 - logged; the process is ending either way
+            log.warning("shutdown: %s did not finish cleanly: %s", getattr(step, "__qualname__", step), exc)
 
 
 def _freeze_startup_objects() -> None:
@@ -162,7 +201,16 @@ def create_app(settings: Settings) -> FastAPI:
     # Plain reads and creates are answered here, inside the request id, before CORS, audit and routing.
     app.add_middleware(HotPathMiddleware, trail_of=lambda: getattr(app.state, "audit", None))
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: a client that disconnects cancels its request (and its database statement).
+    app.add_middleware(DisconnectMiddleware)
     _install_error_handlers(app)
+
+    @app.get("/health")
+    async def health(request: Request) -> Response:
+        """Readiness: 200 when the database answers, 503 (OperationOutcome, Retry-After) when not."""
+        async with app.state.db.connection() as conn:
+            await conn.execute("SELECT 1")
+        return Response(b'{"status":"pass"}', media_type="application/json")
 
 
     @app.get("/fhir/metadata")

@@ -50,19 +50,31 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_embedded_logs()
+    # uvicorn handles SIGTERM/SIGINT: it stops accepting, gives running requests shutdown_grace
+    # seconds, cancels the rest, then runs the lifespan's shutdown (which stops PostgreSQL).
+    common: dict[str, Any] = {
+        "host": settings.host, "port": settings.port, "log_level": settings.log_level, "access_log": False,
+        "timeout_graceful_shutdown": max(1, round(settings.shutdown_grace))}
     if args.workers > 1:
-        from .embedded import resolve_database_url
+        from .embedded import Supervisor, start_supervised
 
-        # The parent owns the embedded PostgreSQL; workers get its URL through the environment.
-        url = resolve_database_url(settings.database_url, settings.data_dir)
+        # The parent owns (and supervises) the embedded PostgreSQL; workers get its URL through
+        # the environment.
+        supervisor: Supervisor | None = None
+        url = settings.database_url or ""
+        if not url:
+            url, supervisor = start_supervised(settings.data_dir)
         os.environ.update(settings.with_overrides(database_url=url).as_env())
         print("\n".join(banner_lines(settings)), flush=True)
-        uvicorn.run("fhir_server.app:create_app_from_env", factory=True, workers=args.workers,
-                    host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
+        try:
+            uvicorn.run("fhir_server.app:create_app_from_env", factory=True, workers=args.workers, **common)
+        finally:
+            if supervisor is not None:
+                supervisor.stop()
         return 0
     app = create_app(settings)
     announce_when_ready(app, banner_lines(settings))
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level, access_log=False)
+    uvicorn.run(app, **common)
     return 0
 
 
@@ -286,7 +298,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:  # Ctrl-C (uvicorn re-raises SIGINT after its clean shutdown): no traceback
+        return 130
 
 
 if __name__ == "__main__":

@@ -18,6 +18,11 @@ def _env_int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str | None = None  # None: start the embedded PostgreSQL in data_dir
@@ -45,6 +50,15 @@ class Settings:
     search_max_form_bytes: int = 65536
     search_max_typed_criteria: int = 500
     search_max_terms: int = 10000
+    # Database time limits of a request's connection, in seconds (0 = none): a statement running
+    # longer is cancelled (503 too-costly); a session idle inside a transaction longer is ended.
+    statement_timeout: float = 30.0
+    idle_in_transaction_timeout: float = 60.0
+    export_statement_timeout: float = 3600.0  # $export jobs read one snapshot in long statements
+    # Waiting longer than this for a pooled connection answers 503 (overload, or the database is down).
+    pool_timeout: float = 5.0
+    # After SIGTERM/SIGINT, requests still running get this long before they are cancelled.
+    shutdown_grace: float = 10.0
     # SMART on FHIR enforcement; "off" is a development switch that is logged and shown in /metadata.
     auth: str = "on"
     log_level: str = "info"
@@ -85,7 +99,11 @@ class Settings:
                "FHIR_DEFAULT_PAGE_SIZE": str(self.default_page_size), "FHIR_MAX_PAGE_SIZE": str(self.max_page_size),
                "FHIR_AUTH": self.auth, "FHIR_LOG_LEVEL": self.log_level, "FHIR_DEMO": "1" if self.demo else "",
                "FHIR_RULE_MODULES": ",".join(self.rule_modules),
-               "FHIR_PROFILES_DIR": str(self.profiles_dir), "FHIR_PROFILES_STRICT": "1" if self.profiles_strict else ""}
+               "FHIR_PROFILES_DIR": str(self.profiles_dir), "FHIR_PROFILES_STRICT": "1" if self.profiles_strict else "",
+               "FHIR_STATEMENT_TIMEOUT": str(self.statement_timeout),
+               "FHIR_IDLE_IN_TRANSACTION_TIMEOUT": str(self.idle_in_transaction_timeout),
+               "FHIR_EXPORT_STATEMENT_TIMEOUT": str(self.export_statement_timeout),
+               "FHIR_POOL_TIMEOUT": str(self.pool_timeout), "FHIR_SHUTDOWN_GRACE": str(self.shutdown_grace)}
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -136,6 +154,11 @@ def load_settings() -> Settings:
         search_max_form_bytes=_env_int("FHIR_SEARCH_MAX_FORM_BYTES", 65536),
         search_max_typed_criteria=_env_int("FHIR_SEARCH_MAX_TYPED_CRITERIA", 500),
         search_max_terms=_env_int("FHIR_SEARCH_MAX_TERMS", 10000),
+        statement_timeout=_env_float("FHIR_STATEMENT_TIMEOUT", 30.0),
+        idle_in_transaction_timeout=_env_float("FHIR_IDLE_IN_TRANSACTION_TIMEOUT", 60.0),
+        export_statement_timeout=_env_float("FHIR_EXPORT_STATEMENT_TIMEOUT", 3600.0),
+        pool_timeout=_env_float("FHIR_POOL_TIMEOUT", 5.0),
+        shutdown_grace=_env_float("FHIR_SHUTDOWN_GRACE", 10.0),
         auth=env.get("FHIR_AUTH", "on").lower(),
         log_level=env.get("FHIR_LOG_LEVEL", "info"),
         demo=bool(env.get("FHIR_DEMO")),

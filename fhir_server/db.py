@@ -5,6 +5,13 @@ receive the connection it yields and never call ``commit()`` themselves.
 Migrations are ``migrations/NNN_name.sql``, applied in order under a session advisory lock,
 each in its own transaction, recorded in ``schema_migration`` (idempotent, safe when two
 processes start at once).
+
+Failures of the database itself leave here as FHIR errors (``db_health``): a statement
+cancelled by ``statement_timeout`` as 503 too-costly, a lost connection or an exhausted pool as
+503 no-store with ``Retry-After``, and while the database is unreachable every request is
+refused at once instead of waiting for the pool. A COMMIT whose answer was lost is confirmed or
+refuted on a fresh connection (``db_outcome``). Server time limits:
+https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-STATEMENT-TIMEOUT
 """
 
 from __future__ import annotations
@@ -13,14 +20,21 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import TupleRow
 from psycopg_pool import AsyncConnectionPool
 
-__all__ = ["Database", "migrate", "REQUIRED_EXTENSIONS"]
+from .db_health import Availability
+from .db_outcome import confirmed_transaction, statement_committed
+
+__all__ = ["Database", "SessionTimeouts", "set_local_timeouts", "migrate", "REQUIRED_EXTENSIONS"]
 
 log = logging.getLogger(__name__)
 
@@ -30,26 +44,65 @@ REQUIRED_EXTENSIONS = ("pg_trgm", "btree_gist")
 MIN_SERVER_VERSION = 150000
 
 
-class Database:
-    """An async connection pool with a transaction helper."""
+@dataclass(frozen=True)
+class SessionTimeouts:
+    """Server-side limits of every pooled connection, in seconds (0: none)."""
 
-    def __init__(self, url: str, min_size: int = 2, max_size: int = 20) -> None:
+    statement: float
+    idle_in_transaction: float
+
+    def options(self) -> str:
+        """As libpq ``options`` (set at connect: no extra round trip per connection or request)."""
+        return (f"-c statement_timeout={_ms(self.statement)}"
+                f" -c idle_in_transaction_session_timeout={_ms(self.idle_in_transaction)}")
+
+
+def _ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
+
+
+def _connect_kwargs(url: str, timeouts: SessionTimeouts | None) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 5}
+    if timeouts is not None:  # keyword options replace the URL's own: keep those in front
+        given = conninfo_to_dict(url).get("options")
+        kwargs["options"] = f"{given} {timeouts.options()}" if given else timeouts.options()
+    return kwargs
+
+
+async def set_local_timeouts(conn: AsyncConnection[Any], statement: float, idle_in_transaction: float) -> None:
+    """Other limits for the rest of the current transaction (long background work, e.g. $export)."""
+    await conn.execute("SELECT set_config('statement_timeout', %s, true),"
+                       " set_config('idle_in_transaction_session_timeout', %s, true)",
+                       (str(_ms(statement)), str(_ms(idle_in_transaction))))
+
+
+class Database:
+    """An async connection pool with a transaction helper.
+
+    ``timeouts``: server-side limits of every connection (None: PostgreSQL's settings, as the
+    CLI tools use); ``wait_timeout``: seconds to wait for a free connection before 503."""
+
+    def __init__(self, url: str, min_size: int = 2, max_size: int = 20, *,
+                 timeouts: SessionTimeouts | None = None, wait_timeout: float = 30.0) -> None:
         self.url = url
+        self.wait_timeout = wait_timeout
         self.pool: AsyncConnectionPool[AsyncConnection[TupleRow]] = AsyncConnectionPool(
-            url, min_size=min_size, max_size=max_size, open=False,
-            kwargs={"autocommit": True, "prepare_threshold": 5},
+            url, min_size=min_size, max_size=max_size, open=False, timeout=wait_timeout,
+            kwargs=_connect_kwargs(url, timeouts),
         )
+        self.availability = Availability(url, self.pool)
 
     async def open(self) -> None:
         await self.pool.open(wait=True, timeout=30)
 
-    async def close(self) -> None:
-        await self.pool.close()
+    async def close(self, timeout: float = 5.0) -> None:
+        await self.availability.close()
+        await self.pool.close(timeout=timeout)
 
     def connection(self) -> AbstractAsyncContextManager[AsyncConnection[TupleRow]]:
-        """A pooled connection in autocommit mode, for single-statement reads (the pool's own
-        context manager: no extra generator layer on the read path)."""
-        return self.pool.connection()
+        """A pooled connection in autocommit mode, for single-statement reads; refused at once
+        (503) while the database is unreachable."""
+        return _Checkout(self)
 
     @asynccontextmanager
     async def transaction(self, pipelined: bool = False) -> AsyncIterator[AsyncConnection[TupleRow]]:
@@ -59,13 +112,45 @@ class Database:
         answer, for writes whose results are mostly not read back; a statement whose result is
         fetched still waits for it, and an error still raises before the block is left.
         """
-        async with self.pool.connection() as conn:
-            if not pipelined:
-                async with conn.transaction():
-                    yield conn
-                return
-            async with conn.pipeline(), conn.transaction():
-                yield conn
+        async with self.connection() as conn, confirmed_transaction(conn, self.url, pipelined) as tx:
+            yield tx
+
+    async def statement_committed(self, backend_pid: int, probe: str, params: tuple[Any, ...]) -> bool:
+        """Whether a single autocommit statement whose connection was lost committed (``probe``
+        finds a row only it can have written); see ``db_outcome.statement_committed``."""
+        return await statement_committed(self.url, backend_pid, probe, params)
+
+
+class _Checkout:
+    """The pool's connection context, behind the availability gate, translating failures of
+    the database into FHIR errors (a class, not a generator: it is on every request's path)."""
+
+    __slots__ = ("db", "inner", "conn")
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.inner: AbstractAsyncContextManager[AsyncConnection[TupleRow]] | None = None
+        self.conn: AsyncConnection[TupleRow] | None = None
+
+    async def __aenter__(self) -> AsyncConnection[TupleRow]:
+        gate = self.db.availability
+        gate.check()
+        self.inner = self.db.pool.connection()
+        try:
+            self.conn = await self.inner.__aenter__()
+        except Exception as exc:
+            translated = gate.translate(exc, None)
+            if translated is None:
+                raise
+            raise translated from exc
+        return self.conn
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        assert self.inner is not None
+        await self.inner.__aexit__(kind, exc, tb)  # back to the pool (rolled back, or dropped if broken)
+        if exc is not None and (translated := self.db.availability.translate(exc, self.conn)) is not None:
+            raise translated from exc
 
 
 def _migration_files() -> list[tuple[int, str, Path]]:

@@ -14,6 +14,7 @@ __all__ = [
     "Issue", "FhirError", "BadRequest", "NotFound", "Gone", "MethodNotAllowed", "Conflict",
     "PreconditionFailed", "Unprocessable", "UnsupportedMediaType", "PayloadTooLarge",
     "NotAcceptable", "NotSupported", "ServerError", "Forbidden", "Unauthorized", "operation_outcome",
+    "ServiceUnavailable", "DatabaseUnavailable", "TooCostly", "OutcomeUnknown",
 ]
 
 
@@ -108,3 +109,30 @@ class ServerError(FhirError):
 
 class NotSupported(FhirError):
     status, code = 501, "not-supported"
+
+
+class ServiceUnavailable(FhirError):
+    """503 with ``Retry-After`` (https://www.rfc-editor.org/rfc/rfc9110#name-retry-after): the request
+    was not carried out (or, for ``OutcomeUnknown``, may have been) and may succeed later."""
+
+    status, code = 503, "transient"
+
+    def __init__(self, message: str, retry_after: int = 2) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "no-store"  # IssueType: "the persistent store is unavailable"
+
+
+class TooCostly(ServiceUnavailable):
+    """A statement cancelled by ``statement_timeout`` (SQLSTATE 57014)."""
+
+    code = "too-costly"
+
+
+class OutcomeUnknown(ServiceUnavailable):
+    """The connection was lost during COMMIT and the database could not say whether it committed:
+    a client must read before it retries a write that is not idempotent."""
+
+    code = "transient"

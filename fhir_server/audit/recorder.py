@@ -17,6 +17,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from ..db import Database
+from ..errors import ServiceUnavailable
 from ..jsonio import dumps
 from .chain import seal_pending, write_checkpoint_file
 from .events import AuditRecord
@@ -121,6 +122,8 @@ class AuditRecorder:
                 await self._checkpoint_if_due()
             except asyncio.CancelledError:
                 raise
+            except ServiceUnavailable:  # the database is away (already logged by the gate): kept pending
+                await asyncio.sleep(1.0)
             except Exception:  # keep auditing alive; the batch stays pending
                 log.exception("audit flush failed")
 

@@ -21,8 +21,8 @@ from typing import Any
 import orjson
 from psycopg import AsyncConnection
 
-from ..db import Database
-from ..errors import BadRequest, NotFound
+from ..db import Database, set_local_timeouts
+from ..errors import BadRequest, NotFound, ServiceUnavailable
 from ..search.sqlfrag import fmt, join
 from .export_scope import ExportScope, scope_filter
 
@@ -126,8 +126,10 @@ class _PartWriter:
 class ExportWorker:
     """Claims and runs pending jobs until stopped; ``concurrency`` jobs at once per process."""
 
-    def __init__(self, db: Database, concurrency: int = 2, poll_seconds: float = 0.5) -> None:
+    def __init__(self, db: Database, concurrency: int = 2, poll_seconds: float = 0.5,
+                 statement_timeout: float = 0) -> None:
         self.db, self.concurrency, self.poll_seconds = db, concurrency, poll_seconds
+        self.statement_timeout = statement_timeout  # seconds for the snapshot's statements (0: none)
         self.tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -148,6 +150,8 @@ class ExportWorker:
                 await self._run(*job)
             except asyncio.CancelledError:
                 raise
+            except ServiceUnavailable:  # the database is away: the job is claimed again when it is back
+                await asyncio.sleep(self.poll_seconds * 4)
             except Exception:  # a broken job must not kill the worker; it is marked failed in _run
                 log.exception("export worker error")
                 await asyncio.sleep(self.poll_seconds)
@@ -171,6 +175,8 @@ class ExportWorker:
             async with self.db.connection() as conn:
                 await conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 try:
+                    # Longer limits than a request's: one statement may sort a whole type.
+                    await set_local_timeouts(conn, self.statement_timeout, self.statement_timeout)
                     snapshot = (await (await conn.execute("SELECT now()")).fetchone() or (datetime.now(UTC),))[0]
                     await self._set_transaction_time(job_id, snapshot)
                     scope = ExportScope(level, group_id)

@@ -24,10 +24,12 @@ from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..audit.trail import AuditTrail, record_request
-from ..errors import FhirError
+from ..errors import FhirError, OutcomeUnknown
+from ..jsonio import dumps
 from ..render import negotiate_media
 from ..rules import has_rules
 from ..smart_auth.dependencies import bind_policy
@@ -77,6 +79,10 @@ class HotPathMiddleware:
         try:
             await bind_policy(request)
             outcome = await router.create_outcome(request, rtype)
+        except OutcomeUnknown as exc:  # it may have committed: a replay could create it twice
+            await Response(dumps(exc.outcome()), status_code=exc.status, headers=exc.headers,
+                           media_type="application/fhir+json; charset=utf-8")(scope, replay, send)
+            return
         except Exception:  # noqa: BLE001 - the create rolled back: the full stack answers from the same bytes
             await self.app(scope, _replaying(body), send)
             return

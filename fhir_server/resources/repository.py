@@ -15,11 +15,12 @@ falls back to the update path.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 from typing import Any, Protocol
 
 import orjson
+import psycopg
 from psycopg import AsyncConnection, AsyncRawCursor
 
 from ..errors import BadRequest, Gone, NotFound, PreconditionFailed
@@ -201,15 +202,20 @@ h AS (
 # A further CTE written with a create (its SQL and values), given the version and the number
 # of its first parameter.
 AlsoWritten = Callable[[Version, int], tuple[str, Sequence[Any]]]
+ConfirmLost = Callable[[int, str, tuple[Any, ...]], Awaitable[bool]]  # Database.statement_committed
 
 
 async def create_alone(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any],
-                       also: AlsoWritten | None = None) -> Version:
+                       also: AlsoWritten | None = None, confirm: ConfirmLost | None = None) -> Version:
     """A create that is a transaction of its own, written by ONE statement on an autocommit
     connection: resource and history rows, index rows, and ``also``'s CTE (e.g. the audit record).
     One round trip, no BEGIN/COMMIT; the statement is atomic, so a failure leaves nothing behind.
     Parameters: the indexer's values first (type and id are its ``$1``/``$2``), then the version's
-    lastUpdated and content, then ``also``'s."""
+    lastUpdated and content, then ``also``'s.
+
+    The statement commits as it ends, so a connection lost before its answer may follow its
+    commit: ``confirm`` (``Database.statement_committed``) then looks for the new id, which no
+    other write can have made."""
     rtype, rid = resource["resourceType"], new_id()
     if has_rules(rtype):  # no transaction to run them in: ``service`` takes the general path
         refuse_fast_path(rtype, "create_alone")
@@ -219,10 +225,17 @@ async def create_alone(conn: AsyncConnection[Any], indexer: Indexer, resource: d
     index_values = await indexer.fresh_values(conn, rtype, rid, stamped)
     taken = len(index_values) + 2
     extra_cte, extra_values = also(version, taken + 1) if also else ("", ())
-    async with AsyncRawCursor(conn) as cur:
-        await cur.execute(_create_statement(indexer.fresh_ctes(), taken, extra_cte),
-                          [*index_values, moment, body.decode(), *extra_values])
+    backend = conn.info.backend_pid
+    try:
+        async with AsyncRawCursor(conn) as cur:
+            await cur.execute(_create_statement(indexer.fresh_ctes(), taken, extra_cte),
+                              [*index_values, moment, body.decode(), *extra_values])
+    except psycopg.OperationalError:
+        if confirm is None or not conn.broken or not await confirm(
+                backend, "SELECT 1 FROM resource WHERE resource_type = %s AND id = %s", (rtype, rid)):
+            raise
     return version
+
 
 
 @cache

@@ -58,7 +58,9 @@ class ResourceService:
         async with self.db.connection() as conn:
             resource, warnings = await interactions.prepare_create(conn, rtype, body, policy)
             also = None if self.trail is None else self._audit_cte(policy, "create")
-            return WriteOutcome(await repository.create_alone(conn, self.indexer, resource, also), True, warnings)
+            version = await repository.create_alone(conn, self.indexer, resource, also,
+                                                    confirm=self.db.statement_committed)
+            return WriteOutcome(version, True, warnings)
 
     def _audit_cte(self, policy: Policy, subtype: str) -> repository.AlsoWritten:
         trail = self.trail
