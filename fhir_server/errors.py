@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 __all__ = [
     "Issue", "FhirError", "BadRequest", "NotFound", "Gone", "MethodNotAllowed", "Conflict",
     "PreconditionFailed", "Unprocessable", "UnsupportedMediaType", "PayloadTooLarge",
-    "NotAcceptable", "NotSupported", "ServerError", "Forbidden", "Unauthorized", "operation_outcome",
+    "NotAcceptable", "NotSupported", "ServerError", "Unavailable", "Forbidden", "Unauthorized", "operation_outcome",
 ]
 
 
@@ -108,3 +108,10 @@ class ServerError(FhirError):
 
 class NotSupported(FhirError):
     status, code = 501, "not-supported"
+
+
+class Unavailable(FhirError):
+    """The request could not be carried out now (contention, a lost database connection):
+    a client may try again after ``Retry-After`` seconds."""
+
+    status, code = 503, "transient"

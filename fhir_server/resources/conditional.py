@@ -19,6 +19,7 @@ from psycopg import AsyncConnection
 from ..errors import BadRequest, NotFound, PreconditionFailed
 from ..search.parse import IGNORED, split_escaped
 from ..search.sqlfrag import Q
+from .locks import CONDITION_SPACE
 from .repository import new_id
 
 __all__ = ["parse_condition", "condition_key", "lock_condition", "match_for_create", "target_for_update",
@@ -61,7 +62,8 @@ def condition_key(rtype: str, params: list[tuple[str, str]]) -> str:
 
 async def lock_condition(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]]) -> None:
     """Serialize, until the transaction ends, every request on the same (normalized) condition."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (condition_key(rtype, params),))
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))",
+                       (condition_key(rtype, params), CONDITION_SPACE))
 
 
 async def _locked_matches(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]],
