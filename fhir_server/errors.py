@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 __all__ = [
     "Issue", "FhirError", "BadRequest", "NotFound", "Gone", "MethodNotAllowed", "Conflict",
     "PreconditionFailed", "Unprocessable", "UnsupportedMediaType", "PayloadTooLarge",
-    "NotAcceptable", "NotSupported", "ServerError", "Unavailable", "Forbidden", "Unauthorized", "operation_outcome",
+    "NotAcceptable", "NotSupported", "ServerError", "Unavailable", "OutcomeUnknown", "Forbidden", "Unauthorized",
+    "operation_outcome",
 ]
 
 
@@ -115,3 +116,8 @@ class Unavailable(FhirError):
     a client may try again after ``Retry-After`` seconds."""
 
     status, code = 503, "transient"
+
+
+class OutcomeUnknown(Unavailable):
+    """The database connection was lost while a write was being committed: it may or may not
+    have been stored, so it must not be repeated blindly (nor by the server itself)."""

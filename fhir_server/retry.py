@@ -22,9 +22,9 @@ import psycopg
 from psycopg import AsyncConnection
 
 from .db import Database
-from .errors import Unavailable
+from .errors import OutcomeUnknown, Unavailable
 
-__all__ = ["ATTEMPTS", "in_transaction"]
+__all__ = ["ATTEMPTS", "in_transaction", "outcome_unknown_if_lost"]
 
 log = logging.getLogger(__name__)
 
@@ -65,13 +65,20 @@ async def in_transaction(db: Database, work: Callable[[AsyncConnection[Any]], Aw
     raise AssertionError("unreachable")  # the last attempt returns or raises
 
 
+def outcome_unknown_if_lost(exc: psycopg.OperationalError) -> None:
+    """Raise ``OutcomeUnknown`` when ``exc`` is a connection lost while a write was committing
+    (for a write that is a single autocommit statement: while that statement ran)."""
+    if _connection_lost(exc):
+        raise OutcomeUnknown("The database connection was lost while the change was being committed: "
+                             "whether it was stored is unknown. Read the resource to find out before "
+                             "repeating the request", headers={"Retry-After": RETRY_AFTER}) from exc
+
+
 def _give_up_unless_retryable(exc: psycopg.OperationalError, committing: bool, attempt: int) -> None:
     """Return when the unit of work may run again; raise what the client should get otherwise."""
+    if committing:
+        outcome_unknown_if_lost(exc)
     lost = _connection_lost(exc)
-    if lost and committing:
-        raise Unavailable("The database connection was lost while the change was being committed: "
-                          "whether it was stored is unknown. Read the resource to find out before "
-                          "repeating the request", headers={"Retry-After": RETRY_AFTER}) from exc
     if not lost and exc.sqlstate not in ROLLED_BACK:
         raise exc  # e.g. a statement timeout: not a concurrency failure, not ours to map
     if attempt == ATTEMPTS:

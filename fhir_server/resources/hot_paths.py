@@ -12,8 +12,10 @@ a hidden, unknown or deleted resource, an Accept it cannot serve, conditional he
 handed unchanged to the full stack, which renders the error as for any other route; nothing
 it did before has effects (authentication and the read are queries). A create whose
 transaction fails is handed over with the same body bytes: its transaction rolled back, so the
-full stack's answer is what the client would have had without this path. Anything that could
-fail after the commit (the response media type) is checked before the create starts.
+full stack's answer is what the client would have had without this path -- except when the
+connection was lost while the create committed (``OutcomeUnknown``): that 503 is answered here,
+as a replay could store the resource twice. Anything that could fail after the commit (the
+response media type) is checked before the create starts.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..audit.trail import AuditTrail, record_request
-from ..errors import FhirError
-from ..render import negotiate_media
+from ..errors import FhirError, OutcomeUnknown
+from ..render import fhir_response, negotiate_media
 from ..smart_auth.dependencies import bind_policy
 from . import router
 from .versions import Version
@@ -73,6 +75,9 @@ class HotPathMiddleware:
         try:
             await bind_policy(request)
             outcome = await router.create_outcome(request, rtype)
+        except OutcomeUnknown as exc:  # it may have been stored: a replay could store it twice
+            await fhir_response(request, exc.outcome(), exc.status, exc.headers)(scope, replay, send)
+            return
         except Exception:  # noqa: BLE001 - the create rolled back: the full stack answers from the same bytes
             await self.app(scope, _replaying(body), send)
             return

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 from psycopg import AsyncConnection
 
 from ..audit.recorder import cte_values, insert_cte
 from ..audit.trail import AuditTrail, record_versions, version_record
 from ..db import Database
 from ..errors import FhirError
-from ..retry import in_transaction
+from ..retry import in_transaction, outcome_unknown_if_lost
 from ..smart_auth.policy import OPEN_POLICY, Policy
 from . import interactions, repository
 from .interactions import Patcher, WriteOutcome, check_type
@@ -59,7 +60,12 @@ class ResourceService:
         async with self.db.connection() as conn:
             resource, warnings = await interactions.prepare_create(conn, rtype, body, policy)
             also = None if self.trail is None else self._audit_cte(policy, "create")
-            return WriteOutcome(await repository.create_alone(conn, self.indexer, resource, also), True, warnings)
+            try:
+                version = await repository.create_alone(conn, self.indexer, resource, also)
+            except psycopg.OperationalError as exc:  # the statement is its own commit
+                outcome_unknown_if_lost(exc)
+                raise
+            return WriteOutcome(version, True, warnings)
 
     def _audit_cte(self, policy: Policy, subtype: str) -> repository.AlsoWritten:
         trail = self.trail

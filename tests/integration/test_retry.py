@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -107,40 +108,63 @@ def test_write_whose_backend_dies_before_commit_is_rerun(client: httpx.Client, d
     assert _history(client, rid) == ["1", "2"]
 
 
-SLOW_COMMIT = """
-CREATE FUNCTION test_slow_commit() RETURNS trigger LANGUAGE plpgsql AS
-  $$ BEGIN PERFORM pg_sleep(20); RETURN NULL; END $$;
-CREATE CONSTRAINT TRIGGER test_slow_commit AFTER INSERT ON resource_history
-  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.id LIKE 'slow-commit-%%')
-  EXECUTE FUNCTION test_slow_commit();
-"""
+SLOW_FUNCTION = """CREATE FUNCTION test_slow() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN PERFORM pg_sleep(20); RETURN NULL; END $$"""
+# COMMIT of a write to a ``slow-commit-*`` id runs a deferred trigger that sleeps: time to
+# lose the connection while COMMIT is on its way.
+SLOW_COMMIT = """CREATE CONSTRAINT TRIGGER test_slow AFTER INSERT ON resource_history
+  DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.id LIKE 'slow-commit-%') EXECUTE FUNCTION test_slow()"""
+# The one statement of a plain create of a Patient named ``slow-create`` sleeps.
+SLOW_CREATE = """CREATE TRIGGER test_slow AFTER INSERT ON resource_history FOR EACH ROW
+  WHEN (NEW.content #>> '{name,0,family}' = 'slow-create') EXECUTE FUNCTION test_slow()"""
 
 
-@pytest.fixture()
-def slow_commit(database_url: str) -> Iterator[None]:
-    """COMMIT of a write to a ``slow-commit-*`` id runs a deferred trigger that sleeps: time
-    to lose the connection while COMMIT is on its way."""
+@contextmanager
+def _slow(database_url: str, trigger: str) -> Iterator[None]:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(SLOW_COMMIT)
-    yield
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("DROP TRIGGER test_slow_commit ON resource_history; DROP FUNCTION test_slow_commit()")
+        conn.execute(SLOW_FUNCTION)
+        conn.execute(trigger)
+    try:
+        yield
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER test_slow ON resource_history")
+            conn.execute("DROP FUNCTION test_slow()")
 
 
-def test_connection_lost_during_commit_is_503_outcome_unknown(client: httpx.Client, database_url: str,
-                                                               slow_commit: None) -> None:
-    rid = f"slow-commit-{uuid.uuid4().hex[:8]}"
-    pool, answer = _in_background(lambda: client.put(f"/Patient/{rid}", json=_patient(rid), headers=FHIR_JSON))
-    victim = _server_backend(database_url, "query = 'COMMIT' AND wait_event = 'PgSleep'")
+def _terminate(database_url: str, pid: int) -> None:
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_terminate_backend(%s)", (victim,))
-    response = answer.result(timeout=30)
-    pool.shutdown()
+        conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+def _assert_outcome_unknown(response: httpx.Response) -> None:
     assert response.status_code == 503, response.text
     assert response.headers["retry-after"] == "1"
     issue = response.json()["issue"][0]
     assert issue["code"] == "transient"
     assert "whether it was stored is unknown" in issue["diagnostics"]
+
+
+def test_connection_lost_during_commit_is_503_outcome_unknown(client: httpx.Client, database_url: str) -> None:
+    rid = f"slow-commit-{uuid.uuid4().hex[:8]}"
+    with _slow(database_url, SLOW_COMMIT):
+        pool, answer = _in_background(lambda: client.put(f"/Patient/{rid}", json=_patient(rid), headers=FHIR_JSON))
+        _terminate(database_url, _server_backend(database_url, "query = 'COMMIT' AND wait_event = 'PgSleep'"))
+        response = answer.result(timeout=30)
+        pool.shutdown()
+    _assert_outcome_unknown(response)
     # Not re-run (a re-run would have slept in COMMIT again and answered 201 after 20 s);
     # here the backend died before its commit record, so nothing is stored.
     assert client.get(f"/Patient/{rid}").status_code == 404
+
+
+def test_plain_create_losing_its_connection_is_not_replayed(client: httpx.Client, database_url: str) -> None:
+    """The one-statement create (the hot path): its statement is its commit."""
+    body = {"resourceType": "Patient", "name": [{"family": "slow-create"}]}
+    with _slow(database_url, SLOW_CREATE):
+        pool, answer = _in_background(lambda: client.post("/Patient", json=body, headers=FHIR_JSON))
+        _terminate(database_url, _server_backend(database_url, "wait_event = 'PgSleep'"))
+        response = answer.result(timeout=30)
+        pool.shutdown()
+    _assert_outcome_unknown(response)
+    assert client.get("/Patient", params={"family": "slow-create"}).json()["total"] == 0
