@@ -150,3 +150,40 @@ def test_conditional_create_spellings_make_one_resource(clients: list[httpx.Clie
                            headers={"Content-Type": FHIR_JSON})
     assert again.status_code == 200, again.text
     assert again.json()["id"] == answers[0].json()["id"]
+
+
+def test_conditional_writes_of_every_kind_share_the_lock(clients: list[httpx.Client]) -> None:
+    """If-None-Exist headers, bundle ifNoneExist and conditional updates (no match: create),
+    each spelled differently, racing: one resource is created, every other write finds it."""
+    key = f"KW-{_new_patient(clients[0])}"
+    body = {"resourceType": "Patient", "identifier": [{"system": "urn:cc", "value": key}]}
+
+    def header_create(spelling: str) -> Callable[[httpx.Client], httpx.Response]:
+        return lambda http: http.post("/Patient", json=body, headers={"If-None-Exist": spelling.format(k=key)})
+
+    def bundle_create(spelling: str) -> Callable[[httpx.Client], httpx.Response]:
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [{
+            "resource": body, "request": {"method": "POST", "url": "Patient", "ifNoneExist": spelling.format(k=key)}}]}
+        return lambda http: http.post("/", json=bundle)
+
+    def conditional_update(spelling: str) -> Callable[[httpx.Client], httpx.Response]:
+        return lambda http: http.put(f"/Patient?{spelling.format(k=key)}", json=body)
+
+    kinds = [header_create, bundle_create, conditional_update]
+    calls = [kinds[n % 3](SPELLINGS[n % len(SPELLINGS)]) for n in range(WORKERS * 2 - 2)]
+    statuses = [_status(r) for r in _race(clients, calls)]
+    assert set(statuses) <= {200, 201} and statuses.count(201) == 1, statuses
+    found = clients[0].get(f"/Patient?identifier=urn:cc|{key}").json()
+    assert found["total"] == 1
+    # Version 1 by the one 201, then one version per conditional update that found it.
+    updates = [n for n in range(len(calls)) if n % 3 == 2]
+    created_by_update = statuses.index(201) in updates
+    versions = 1 + len(updates) - (1 if created_by_update else 0)
+    assert found["entry"][0]["resource"]["meta"]["versionId"] == str(versions)
+
+
+def _status(response: httpx.Response) -> int:
+    """The status of a single write, or of a one-entry transaction's entry."""
+    if response.status_code == 200 and response.json().get("resourceType") == "Bundle":
+        return int(response.json()["entry"][0]["response"]["status"].split()[0])
+    return response.status_code
