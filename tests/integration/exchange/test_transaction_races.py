@@ -8,12 +8,14 @@ the history exactly once (http://hl7.org/fhir/R4/http.html#transaction).
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 WORKERS = 8
@@ -95,3 +97,40 @@ def test_crossed_transactions_and_single_puts(clients: list[httpx.Client], round
     created = [r for r in answers if r.status_code == 201 or
                any(e["response"]["status"].startswith("201") for e in r.json().get("entry", []))]
     assert len(created) in ((0,) if existing else (1, 2))
+
+
+def _patch_entry(rid: str, n: int) -> dict[str, Any]:
+    ops = [{"op": "add", "path": "/name/-", "value": {"family": f"p{n}"}}]
+    data = base64.b64encode(orjson.dumps(ops)).decode()
+    return {"resource": {"resourceType": "Binary", "contentType": "application/json-patch+json", "data": data},
+            "request": {"method": "PATCH", "url": f"Patient/{rid}"}}
+
+
+@pytest.mark.parametrize("rounds", range(ROUNDS))
+def test_crossed_patch_transactions_and_single_patches(clients: list[httpx.Client], rounds: int) -> None:
+    """[PATCH A, PATCH B], [PATCH B, PATCH A] and single PATCHes: every patch applies, none is lost."""
+    a, b = f"race-pa-{uuid.uuid4().hex[:10]}", f"race-pb-{uuid.uuid4().hex[:10]}"
+    for rid in (a, b):
+        assert clients[0].put(f"/Patient/{rid}", json=_patient(rid, -1), headers=FHIR_JSON).status_code == 201
+    calls: list[Callable[[httpx.Client], httpx.Response]] = []
+    expected: dict[str, list[str]] = {a: ["w-1"], b: ["w-1"]}
+    for n in range(24):
+        pair = (a, b) if n % 4 == 0 else (b, a)
+        if n % 4 < 2:
+            bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [_patch_entry(r, n) for r in pair]}
+            calls.append(lambda http, bundle=bundle: http.post("/", json=bundle, headers=FHIR_JSON))
+            targets = list(pair)
+        else:
+            rid = a if n % 4 == 2 else b
+            ops = [{"op": "add", "path": "/name/-", "value": {"family": f"p{n}"}}]
+            calls.append(lambda http, rid=rid, ops=ops: http.patch(
+                f"/Patient/{rid}", json=ops, headers={"Content-Type": "application/json-patch+json"}))
+            targets = [rid]
+        for rid in targets:
+            expected[rid].append(f"p{n}")
+    answers = _race(clients, calls)
+    assert [r.status_code for r in answers] == [200] * len(calls), [r.text for r in answers if r.status_code != 200]
+    for rid in (a, b):
+        current = clients[0].get(f"/Patient/{rid}").json()
+        assert sorted(name["family"] for name in current["name"]) == sorted(expected[rid])
+        assert current["meta"]["versionId"] == str(len(expected[rid]))
