@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection
+from psycopg_pool import PoolTimeout
 
 from .db import Database
 from .errors import OutcomeUnknown, Unavailable
@@ -38,6 +39,8 @@ CONNECTION_LOST_STATES = frozenset({"57P01", "57P02", "57P03"})
 
 
 def _connection_lost(exc: psycopg.OperationalError) -> bool:
+    if isinstance(exc, PoolTimeout):  # no connection was had: the pool's own error, not a loss
+        return False
     state = exc.sqlstate
     return state is None or state.startswith("08") or state in CONNECTION_LOST_STATES
 
