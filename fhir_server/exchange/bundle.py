@@ -5,11 +5,16 @@ Entries run in the spec's order (DELETE, POST, PUT/PATCH, GET/HEAD) whatever the
 the bundle; ids for creates are chosen first so ``fullUrl`` references (``urn:uuid:``...)
 and conditional references are rewritten before anything is written. A batch runs each
 entry in its own transaction; a failed entry carries its OperationOutcome and the others apply.
+Before any row is locked, a transaction takes the advisory locks of the conditions it decides
+and of the resources it changes, each set in one canonical order (``resources.locks``), so
+crossed transactions queue instead of deadlocking; one that is aborted anyway (deadlock,
+serialization failure) is re-run whole (``retry.in_transaction``), never answered 500.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -18,7 +23,9 @@ from ..audit.trail import AuditTrail, record_access, record_change
 from ..db import Database
 from ..errors import BadRequest, FhirError, Issue, operation_outcome
 from ..resources import conditional, repository
+from ..resources.locks import CONDITION_SPACE, RESOURCE_SPACE, lock_all, resource_key
 from ..resources.repository import Indexer, new_id
+from ..retry import in_transaction
 from ..smart_auth.policy import OPEN_POLICY, Policy
 from .entries import METHOD_ORDER, EntryRequest
 from .execute import EntryError, EntryResult, bulk_creatable, execute_creates, execute_entry, reason_phrase
@@ -82,8 +89,40 @@ async def _existing_result(conn: AsyncConnection[Any], rtype: str, rid: str) -> 
                        version.last_updated, version.body)
 
 
+def _condition_keys(entries: list[EntryRequest]) -> list[str]:
+    """The conditions the entries decide (ifNoneExist, conditional PUT/PATCH/DELETE), normalized.
+    Locked together first (``lock_all``): two transactions deciding the same conditions in
+    different orders would otherwise deadlock. One condition needs no ordering."""
+    keys = []
+    for entry in entries:
+        if entry.resource_type is None:
+            continue
+        if entry.method == "POST" and entry.if_none_exist:
+            try:
+                keys.append(conditional.condition_key(entry.resource_type,
+                                                      conditional.parse_condition(entry.if_none_exist)))
+            except FhirError:
+                continue  # reported by the entry itself, in the spec's order
+        elif entry.method in ("PUT", "PATCH", "DELETE") and entry.resource_id is None and entry.query:
+            keys.append(conditional.condition_key(entry.resource_type, entry.query))
+    return keys if len(keys) > 1 else []
+
+
+def _target_keys(entries: list[EntryRequest], assigned: dict[int, str]) -> list[str]:
+    """The existing or client-named resources the entries change (PUT, PATCH, DELETE by id,
+    conditional PUT targets as planned), locked in one order before any of their rows is.
+    A single target needs no ordering: its row lock is taken by the write itself."""
+    keys = []
+    for entry in entries:
+        if entry.method in ("PUT", "PATCH", "DELETE") and entry.resource_type:
+            rid = entry.resource_id or assigned.get(entry.index)
+            if rid is not None:
+                keys.append(resource_key(entry.resource_type, rid))
+    return keys if len(keys) > 1 else []
+
+
 async def _rewrite_all(conn: AsyncConnection[Any], ctx: BundleContext, entries: list[EntryRequest],
-                       full_urls: dict[str, str]) -> None:
+                       full_urls: dict[str, str], rewritten: list[tuple[dict[str, Any], str]]) -> None:
     found: set[str] = set()
     holders: list[dict[str, Any]] = []  # the Reference objects of the resources to be written
     for entry in entries:
@@ -96,6 +135,7 @@ async def _rewrite_all(conn: AsyncConnection[Any], ctx: BundleContext, entries: 
         return await find_ids(conn, rtype, params, 2, extra=ctx.policy.readable(rtype, "s"))
 
     mapping = {**full_urls, **await resolve_conditionals(found - set(full_urls), resolve)}
+    rewritten.extend((holder, holder["reference"]) for holder in holders if holder["reference"] in mapping)
     rewrite_references(holders, mapping)
 
 
@@ -111,12 +151,24 @@ def _failure(entry: EntryRequest, exc: FhirError) -> FhirError:
 async def process_transaction(ctx: BundleContext, entries: list[EntryRequest]) -> list[EntryResult]:
     _check_overlaps(entries)
     results: dict[int, EntryResult] = {}
-    async with ctx.db.transaction() as conn:
+    rewritten: list[tuple[dict[str, Any], str]] = []  # references as sent, restored for a re-run
+
+    async def work(conn: AsyncConnection[Any]) -> None:
+        results.clear()
+        await lock_all(conn, _condition_keys(entries), CONDITION_SPACE)
         assigned, full_urls = await _plan_ids(conn, ctx, entries, results)
-        await _rewrite_all(conn, ctx, entries, full_urls)
+        await lock_all(conn, _target_keys(entries, assigned), RESOURCE_SPACE)
+        await _rewrite_all(conn, ctx, entries, full_urls, rewritten)
         await _execute_in_order(conn, ctx, entries, assigned, results)
         changed, bodies = _changed(entries, results)
         await record_change(ctx.trail, conn, ctx.policy.access, "transaction", changed, bodies)
+
+    def restore_references() -> None:
+        for holder, reference in rewritten:
+            holder["reference"] = reference
+        rewritten.clear()
+
+    await in_transaction(ctx.db, work, on_retry=restore_references)
     ordered = [results[e.index] for e in entries]
     _audit_batch_reads(ctx, entries, ordered)  # the transaction's reads, now that it committed
     return ordered
@@ -180,15 +232,18 @@ async def process_batch(ctx: BundleContext, entries: list[EntryRequest]) -> list
     results: list[EntryResult] = []
     for entry in entries:
         try:
-            async with ctx.db.transaction() as conn:
-                result = await execute_entry(conn, ctx, entry, None)
-                changed, bodies = _changed([entry], {entry.index: result})
-                await record_change(ctx.trail, conn, ctx.policy.access, "batch", changed, bodies)
-                results.append(result)
+            results.append(await in_transaction(ctx.db, partial(_batch_entry, ctx=ctx, entry=entry)))
         except FhirError as exc:
             results.append(EntryResult(reason_phrase(exc.status), outcome=operation_outcome(exc.issues)))
     _audit_batch_reads(ctx, entries, results)
     return results
+
+
+async def _batch_entry(conn: AsyncConnection[Any], ctx: BundleContext, entry: EntryRequest) -> EntryResult:
+    result = await execute_entry(conn, ctx, entry, None)
+    changed, bodies = _changed([entry], {entry.index: result})
+    await record_change(ctx.trail, conn, ctx.policy.access, "batch", changed, bodies)
+    return result
 
 
 def _audit_batch_reads(ctx: BundleContext, entries: list[EntryRequest], results: list[EntryResult]) -> None:

@@ -4,7 +4,9 @@ http://hl7.org/fhir/R4/http.html#ccreate, #cond-update, #cdelete. Each decision 
 the caller's transaction after taking a transaction-scoped advisory lock on the normalized
 condition, so two requests with the same condition are serialized: the second one searches
 only after the first has committed, and a conditional create racing with itself creates
-one resource, not two.
+one resource, not two. The lock's key is the condition normalized (``condition_key``), so
+``identifier=s|k``, ``identifier=s|k&identifier=s|k`` and ``identifier=s|k&_format=json``
+contend for one lock.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from urllib.parse import parse_qsl
 from psycopg import AsyncConnection
 
 from ..errors import BadRequest, NotFound, PreconditionFailed
+from ..search.parse import IGNORED, split_escaped
 from ..search.sqlfrag import Q
+from .locks import CONDITION_SPACE
 from .repository import new_id
 
-__all__ = ["parse_condition", "match_for_create", "target_for_update", "single_match",
-           "matches_for_delete"]
+__all__ = ["parse_condition", "condition_key", "lock_condition", "match_for_create", "target_for_update",
+           "single_match", "matches_for_delete"]
 
 
 def parse_condition(raw: str) -> list[tuple[str, str]]:
@@ -31,8 +35,35 @@ def parse_condition(raw: str) -> list[tuple[str, str]]:
     return params
 
 
-def _normalized(rtype: str, params: list[tuple[str, str]]) -> str:
-    return rtype + "?" + "&".join(f"{k}={v}" for k, v in sorted(params))
+# Parameters that never change which resources the criteria select: rendering ones, and the
+# one result parameter a conditional request accepts (``find_ids`` refuses the others, 400).
+_NOT_CRITERIA = IGNORED | {"_count"}
+# Every stored resource has an id, so this criterion is true of all of them.
+_ALWAYS_TRUE = ("_id:missing", "false")
+
+
+def condition_key(rtype: str, params: list[tuple[str, str]]) -> str:
+    """One spelling for criteria that select the same resources, the advisory lock's key.
+
+    Only rewrites that cannot change the result are made: parameters that are not criteria
+    and ``_id:missing=false`` are dropped, each parameter's OR values (``a,b``) are
+    de-duplicated and sorted, repeated parameters (AND) are de-duplicated, and the parameters
+    are sorted. Criteria that merely overlap (``identifier=x`` and ``identifier=x&active=true``)
+    keep different keys: the spec asks for one lock per condition, not per matching resource.
+    """
+    clauses = set()
+    for name, value in params:
+        if name in _NOT_CRITERIA or (name, value) == _ALWAYS_TRUE:
+            continue
+        values = ",".join(sorted(set(split_escaped(value, ","))))
+        clauses.add(f"{name}={values}")
+    return rtype + "?" + "&".join(sorted(clauses))
+
+
+async def lock_condition(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]]) -> None:
+    """Serialize, until the transaction ends, every request on the same (normalized) condition."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, %s))",
+                       (condition_key(rtype, params), CONDITION_SPACE))
 
 
 async def _locked_matches(conn: AsyncConnection[Any], rtype: str, params: list[tuple[str, str]],
@@ -42,7 +73,7 @@ async def _locked_matches(conn: AsyncConnection[Any], rtype: str, params: list[t
 
     if not params:
         raise BadRequest("Conditional request without search criteria")
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 7))", (_normalized(rtype, params),))
+    await lock_condition(conn, rtype, params)
     return await find_ids(conn, rtype, params, limit, extra=rows)
 
 

@@ -12,8 +12,10 @@ a hidden, unknown or deleted resource, an Accept it cannot serve, conditional he
 handed unchanged to the full stack, which renders the error as for any other route; nothing
 it did before has effects (authentication and the read are queries). A create whose
 transaction fails is handed over with the same body bytes: its transaction rolled back, so the
-full stack's answer is what the client would have had without this path. Anything that could
-fail after the commit (the response media type) is checked before the create starts.
+full stack's answer is what the client would have had without this path -- except when the
+connection was lost while the create committed (``OutcomeUnknown``): that 503 is answered here,
+as a replay could store the resource twice. Anything that could fail after the commit (the
+response media type) is checked before the create starts.
 """
 
 from __future__ import annotations

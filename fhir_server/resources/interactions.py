@@ -191,7 +191,9 @@ async def patch(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: s
     if rid is None:
         rid = await conditional.single_match(conn, rtype, query or [], policy.predicate(rtype, "u"))
     await policy.check_visible(conn, rtype, rid, "u")
-    current = await repository.read(conn, rtype, rid)
+    # The base is read row-locked: concurrent patches then apply one after the other, each to
+    # the version the previous one wrote (http.html#concurrency), whatever the patch format.
+    current = await repository.read(conn, rtype, rid, for_update=True)
     assert current.body is not None
     patched = apply(_parse_stored(current.body))
     check_body(rtype, patched)

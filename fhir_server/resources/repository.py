@@ -8,8 +8,9 @@ Each write stores the resource row, its history row and its index rows together,
 runs the type's write rules (``rule_hook``, docs/rules.md) in the same transaction; the
 fast creates (``create_alone``, ``create_many``) refuse types that have rules.
 No lost updates: an update locks the current row (``FOR UPDATE``) before deciding the
-next version; a create with a client-chosen id is an ``INSERT ... ON CONFLICT`` race that
-falls back to the update path.
+next version, and a patch reads its base with that lock (``read(..., for_update=True)``);
+a create with a client-chosen id is an ``INSERT ... ON CONFLICT`` race that falls back to
+the update path.
 """
 
 from __future__ import annotations
@@ -88,11 +89,16 @@ def _known_id(rtype: str, rid: str) -> None:
         raise NotFound(f"Resource {rtype}/{rid[:80]} is not known (not a valid id)")
 
 
-async def read(conn: AsyncConnection[Any], rtype: str, rid: str) -> Version:
+_READ = ("SELECT resource_type, id, version_id, last_updated, deleted, content::text FROM resource"
+         " WHERE resource_type = %s AND id = %s AND version_id > 0")
+_READ_LOCKED = _READ + " FOR UPDATE"
+
+
+async def read(conn: AsyncConnection[Any], rtype: str, rid: str, for_update: bool = False) -> Version:
+    """The current version; ``for_update``: row-locked until the transaction ends, so a change
+    computed from it (a patch) cannot be overwritten by a concurrent write in between."""
     _known_id(rtype, rid)
-    cur = await conn.execute(
-        "SELECT resource_type, id, version_id, last_updated, deleted, content::text FROM resource"
-        " WHERE resource_type = %s AND id = %s AND version_id > 0", (rtype, rid))
+    cur = await conn.execute(_READ_LOCKED if for_update else _READ, (rtype, rid))
     row = await cur.fetchone()
     if row is None:
         raise NotFound(f"Resource {rtype}/{rid} is not known")

@@ -1,17 +1,20 @@
 """Resource interactions as one call each, each in its own transaction: the routes' only collaborator.
 
 The work itself lives in ``interactions`` (shared with bundle entries); this class only
-opens the transaction (``Database.transaction()``) or a read connection around it.
+opens the transaction (``retry.in_transaction``: re-run on deadlock) or a read connection around it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from psycopg import AsyncConnection
+
 from ..audit.recorder import cte_values, insert_cte
 from ..audit.trail import AuditTrail, record_versions, version_record
 from ..db import Database
 from ..errors import FhirError
+from ..retry import in_transaction
 from ..rules import has_rules
 from ..smart_auth.policy import OPEN_POLICY, Policy
 from . import interactions, repository
@@ -47,11 +50,12 @@ class ResourceService:
                      policy: Policy = OPEN_POLICY) -> WriteOutcome:
         if if_none_exist is None and not has_rules(rtype) and _nothing_to_check_after(policy, rtype):
             return await self._create_alone(rtype, body, policy)
-        async with self.db.transaction(pipelined=True) as conn:
+        async def work(conn: AsyncConnection[Any]) -> WriteOutcome:
             outcome = await interactions.create(conn, self.indexer, rtype, body, if_none_exist, policy=policy)
             if outcome.created:
                 await self._audit(conn, policy, "create", [outcome.version])
             return outcome
+        return await in_transaction(self.db, work, pipelined=True)
 
     async def _create_alone(self, rtype: str, body: Any, policy: Policy) -> WriteOutcome:
         """A plain create: one statement writes it with its audit record (``repository.create_alone``)."""
@@ -73,38 +77,43 @@ class ResourceService:
 
     async def update(self, rtype: str, rid: str, body: Any, if_match: str | None = None,
                      policy: Policy = OPEN_POLICY) -> WriteOutcome:
-        async with self.db.transaction() as conn:
+        async def work(conn: AsyncConnection[Any]) -> WriteOutcome:
             outcome = await interactions.update(conn, self.indexer, rtype, rid, body, if_match, policy)
             await self._audit(conn, policy, "update", [outcome.version])
             return outcome
+        return await in_transaction(self.db, work)
 
     async def conditional_update(self, rtype: str, query: list[tuple[str, str]], body: Any,
                                  if_match: str | None = None, policy: Policy = OPEN_POLICY) -> WriteOutcome:
-        async with self.db.transaction() as conn:
+        async def work(conn: AsyncConnection[Any]) -> WriteOutcome:
             outcome = await interactions.conditional_update(conn, self.indexer, rtype, query, body, if_match, policy)
             await self._audit(conn, policy, "update", [outcome.version])
             return outcome
+        return await in_transaction(self.db, work)
 
     async def patch(self, rtype: str, rid: str | None, query: list[tuple[str, str]] | None, apply: Patcher,
                     if_match: str | None = None, policy: Policy = OPEN_POLICY) -> WriteOutcome:
-        async with self.db.transaction() as conn:
+        async def work(conn: AsyncConnection[Any]) -> WriteOutcome:
             outcome = await interactions.patch(conn, self.indexer, rtype, rid, query, apply, if_match, policy)
             await self._audit(conn, policy, "patch", [outcome.version])
             return outcome
+        return await in_transaction(self.db, work)
 
     async def delete(self, rtype: str, rid: str, if_match: str | None = None,
                      policy: Policy = OPEN_POLICY) -> Version | None:
-        async with self.db.transaction() as conn:
+        async def work(conn: AsyncConnection[Any]) -> Version | None:
             version = await interactions.delete(conn, self.indexer, rtype, rid, if_match, policy)
             await self._audit(conn, policy, "delete", [version] if version else [])
             return version
+        return await in_transaction(self.db, work)
 
     async def conditional_delete(self, rtype: str, query: list[tuple[str, str]], max_matches: int,
                                  policy: Policy = OPEN_POLICY) -> list[Version]:
-        async with self.db.transaction() as conn:
+        async def work(conn: AsyncConnection[Any]) -> list[Version]:
             deleted = await interactions.conditional_delete(conn, self.indexer, rtype, query, max_matches, policy)
             await self._audit(conn, policy, "delete", deleted)
             return deleted
+        return await in_transaction(self.db, work)
 
 
 def _nothing_to_check_after(policy: Policy, rtype: str) -> bool:
