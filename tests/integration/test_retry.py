@@ -160,13 +160,30 @@ def test_connection_lost_during_commit_is_settled_not_rerun(client: httpx.Client
     assert client.get(f"/Patient/{rid}").status_code == 404
 
 
-def test_plain_create_losing_its_connection_is_not_replayed(client: httpx.Client, database_url: str) -> None:
-    """The one-statement create (the hot path): its statement is its commit."""
+# Sleeps in the first statement only (a sequence is not rolled back with the killed statement).
+SLOW_ONCE = """CREATE FUNCTION test_slow() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN IF nextval('test_slow_once') = 1 THEN PERFORM pg_sleep(20); END IF; RETURN NULL; END $$"""
+
+
+def test_plain_create_losing_its_connection_is_settled_then_made_once(client: httpx.Client,
+                                                                      database_url: str) -> None:
+    """The one-statement create (the hot path): its statement is its commit. Its connection is
+    lost mid-statement; the server asks the database whether the new id exists (it does not),
+    so the create is made by the general path: one resource, never two."""
     body = {"resourceType": "Patient", "name": [{"family": "slow-create"}]}
-    with _slow(database_url, SLOW_CREATE):
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE SEQUENCE test_slow_once")
+        conn.execute(SLOW_ONCE)
+        conn.execute(SLOW_CREATE)
+    try:
         pool, answer = _in_background(lambda: client.post("/Patient", json=body, headers=FHIR_JSON))
         _terminate(database_url, _server_backend(database_url, "wait_event = 'PgSleep'"))
         response = answer.result(timeout=30)
         pool.shutdown()
-    _assert_not_stored(response)
-    assert client.get("/Patient", params={"family": "slow-create"}).json()["total"] == 0
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER test_slow ON resource_history")
+            conn.execute("DROP FUNCTION test_slow()")
+            conn.execute("DROP SEQUENCE test_slow_once")
+    assert response.status_code == 201, response.text
+    assert client.get("/Patient", params={"family": "slow-create"}).json()["total"] == 1
