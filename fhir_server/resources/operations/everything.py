@@ -26,11 +26,13 @@ from ...search.service import Row, SearchOptions, SearchResult, search
 from ...search.sqlfrag import fmt
 from ...smart_auth.policy import Policy, policy_of
 from .. import repository
+from .registry import Operation, register
 
-__all__ = ["router", "CAPABILITY_ENTRY", "REFERENCED_TYPES"]
+__all__ = ["router", "OPERATION", "REFERENCED_TYPES"]
 
 router = APIRouter()
-CAPABILITY_ENTRY = {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
+OPERATION = register(Operation("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                               types=("Patient",), type_level=True, instance_level=True))
 REFERENCED_TYPES = ["Practitioner", "Organization", "Location", "Medication"]
 UNAPPLIED = ("start", "end")
 
