@@ -21,7 +21,7 @@ __all__ = ["build_capability_statement", "Metadata", "INTERACTIONS", "SYSTEM_INT
 INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type",
                 "create", "search-type")
 SYSTEM_INTERACTIONS = ("transaction", "batch", "history-system", "search-system")
-PATCH_FORMATS = ("application/json-patch+json", "application/fhir+json")
+PATCH_FORMATS = ("application/json-patch+json", "application/merge-patch+json", "application/fhir+json")
 SearchParamsFor = Callable[[str], list[dict[str, Any]]]
 
 

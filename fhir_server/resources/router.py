@@ -19,15 +19,14 @@ from ..fhir.summary import apply_elements, apply_summary
 from ..jsonio import parse_json
 from ..render import check_content_type, fhir_response, negotiate
 from ..smart_auth.policy import policy_of
-from . import patch as patching
 from .interactions import WriteOutcome, check_type
+from .patch_formats import PATCH_MEDIA_TYPES, patcher_for
 from .service import ResourceService
 from .versions import Version, parse_etag, parse_http_date
 
 __all__ = ["router", "hot_router"]
 
 router = APIRouter()
-JSON_PATCH = "application/json-patch+json"
 FORMAT_PARAMS = ("_format", "_pretty")
 READ_PARAMS = (*FORMAT_PARAMS, "_summary", "_elements")
 
@@ -203,14 +202,9 @@ async def conditional_update(request: Request, resource_type: str) -> Response:
 
 
 async def _patch_function(request: Request) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    media = check_content_type(request, allowed=(JSON_PATCH,))
-    document = await read_json_body(request, allowed=(JSON_PATCH,))
-    if media == JSON_PATCH:
-        return lambda resource: patching.apply_json_patch(resource, document)
-    if isinstance(document, dict) and document.get("resourceType") == "Parameters":
-        return lambda resource: patching.apply_fhirpath_patch(resource, document)
-    raise BadRequest("PATCH body must be a JSON Patch (application/json-patch+json) "
-                     "or a FHIRPath Patch Parameters resource (application/fhir+json)")
+    media = check_content_type(request, allowed=PATCH_MEDIA_TYPES)
+    document = await read_json_body(request, allowed=PATCH_MEDIA_TYPES)
+    return patcher_for(media, document)
 
 
 @router.patch("/{resource_type}/{resource_id}")
