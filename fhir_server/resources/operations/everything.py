@@ -62,7 +62,7 @@ async def _referenced(conn: AsyncConnection[Any], matches: list[Row], policy: Po
         return []
     visible = None if policy.open else policy.readable
     statement = fmt(
-        "SELECT DISTINCT r.resource_type, r.id, r.content::text FROM search_reference i"
+        "SELECT DISTINCT r.resource_type, r.id, coalesce(r.body, r.content::text) FROM search_reference i"
         " JOIN resource r ON r.resource_type = i.target_type AND r.id = i.target_id AND NOT r.deleted"
         " WHERE (i.resource_type, i.id) IN (SELECT * FROM unnest({}::text[], {}::text[]))"
         " AND i.target_type = ANY({}) AND {}",
