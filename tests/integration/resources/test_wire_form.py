@@ -7,6 +7,7 @@ the ``body`` column existed still read."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import httpx
@@ -108,3 +109,18 @@ def test_rows_without_body_still_read(client: httpx.Client, database_url: str) -
         read = client.get(path)
         assert read.status_code == 200 and read.json()["gender"] == "other" and read.json()["id"] == rid
     assert client.get("/Patient", params={"_id": rid}).json()["entry"][0]["resource"]["gender"] == "other"
+
+
+def test_export_lines_are_the_read_bytes(client: httpx.Client, patient: httpx.Response) -> None:
+    rid = patient.json()["id"]
+    kick = client.get("/$export", params={"_type": "Patient"}, headers={"Prefer": "respond-async"})
+    assert kick.status_code == 202
+    deadline = time.monotonic() + 60
+    status = client.get(kick.headers["content-location"])
+    while status.status_code == 202 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        status = client.get(kick.headers["content-location"])
+    assert status.status_code == 200
+    lines = [line for item in status.json()["output"] for line in client.get(item["url"]).content.splitlines()]
+    read = client.get(f"/Patient/{rid}").content
+    assert read in lines
