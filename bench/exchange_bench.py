@@ -128,7 +128,7 @@ def export_floor(url: str) -> tuple[int, float]:
     started = time.perf_counter()
     rows = 0
     with psycopg.connect(url) as conn, conn.cursor().copy(
-            "COPY (SELECT content::text FROM resource WHERE NOT deleted) TO STDOUT") as copy:
+            "COPY (SELECT coalesce(body, content::text) FROM resource WHERE NOT deleted) TO STDOUT") as copy:
         for _ in copy.rows():
             rows += 1
     return rows, time.perf_counter() - started

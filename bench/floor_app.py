@@ -4,8 +4,8 @@ What it measures: the cost every FHIR server on this stack pays anyway (uvicorn,
 a psycopg ``AsyncConnectionPool`` round trip to the same PostgreSQL), so the real server's figures
 can be read as a ratio to it instead of as absolute numbers that drift on a shared machine.
 
-- ``GET /fhir/{type}/{id}`` returns ``content::text`` of the stored row in the server's ``resource``
-  table, byte for byte, as ``application/fhir+json`` (the "read floor").
+- ``GET /fhir/{type}/{id}`` returns the served text (``body``, else ``content::text``) of the stored
+  row in the server's ``resource`` table, byte for byte, as ``application/fhir+json`` (the "read floor").
 - ``POST /fhir/{type}`` inserts the request body as-is into the scratch table ``bench_floor_create``
   (jsonb, no validation, no history, no index) and answers 201 with the body (the "create floor").
 
@@ -31,7 +31,7 @@ from starlette.responses import Response
 FHIR_JSON = "application/fhir+json"
 SCRATCH_DDL = ("CREATE TABLE IF NOT EXISTS bench_floor_create "
                "(resource_type text NOT NULL, content jsonb NOT NULL)")
-READ_SQL = "SELECT content::text FROM resource WHERE resource_type = %s AND id = %s"
+READ_SQL = "SELECT coalesce(body, content::text) FROM resource WHERE resource_type = %s AND id = %s"
 INSERT_SQL = "INSERT INTO bench_floor_create (resource_type, content) VALUES (%s, %s::jsonb)"
 NOT_FOUND = b'{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-found"}]}'
 

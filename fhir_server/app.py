@@ -49,6 +49,7 @@ from .resources import audit_routes, capability, history_routes
 from .resources import router as resource_router
 from .resources.hot_paths import HotPathMiddleware
 from .resources.operations import everything as everything_operation
+from .resources.operations import unsupported as unsupported_operations
 from .resources.operations import validate as validate_operation
 from .resources.service import ResourceService
 from .rules import load_rule_modules
@@ -141,7 +142,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.audit = AuditTrail(recorder, settings.public_base)
     recorder.start()
     app.state.resources = ResourceService(db, indexer, app.state.audit)
-    app.state.capability = _capability_bytes(settings)
+    app.state.capability = _capability(settings)
     export_worker = ExportWorker(db, statement_timeout=settings.export_statement_timeout)
     try:
         await smart_auth.startup(app)
@@ -179,12 +180,12 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def _capability_bytes(settings: Settings) -> bytes:
+def _capability(settings: Settings) -> capability.Metadata:
     # fhirclient and other SMART clients discover the OAuth endpoints only in rest.security.
     security = smart_auth.security_component(settings.public_base) if settings.auth == "on" else None
-    return capability.build_capability_statement(
-        settings.public_base, _software_version(), search_params_for,
-        [*validate_operation.CAPABILITY_ENTRIES, everything_operation.CAPABILITY_ENTRY], security)
+    # The operations come from the registry their modules (imported above) filled.
+    return capability.Metadata(capability.build_capability_statement(
+        settings.public_base, _software_version(), search_params_for, security))
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -215,7 +216,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/fhir/metadata")
     async def metadata(request: Request) -> Response:
-        return fhir_response(request, app.state.capability, headers=smart_auth.cors_headers())
+        body = app.state.capability.render(request.query_params.get("_summary"),
+                                           request.query_params.get("_elements"))
+        return fhir_response(request, body, headers=smart_auth.cors_headers())
 
     @app.options("/fhir/metadata")
     async def metadata_preflight() -> Response:
@@ -234,7 +237,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(smart_auth.router)
     app.include_router(home.router)
     for router in (exchange_router.router, export_routes.router, validate_operation.router,
-                   everything_operation.router, history_routes.router, search_router.router,
+                   everything_operation.router, unsupported_operations.router, history_routes.router,
+                   search_router.router,
                    resource_router.router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     return app

@@ -204,7 +204,8 @@ class ExportWorker:
         if params.since is not None:
             where.append(fmt("r.last_updated > {}", params.since))
         where += await scope_filter(conn, scope, rtype, params.type_filters.get(rtype, []))
-        query = fmt("SELECT r.content::text FROM resource r WHERE {} ORDER BY r.id", join(" AND ", where))
+        query = fmt("SELECT coalesce(r.body, r.content::text) FROM resource r WHERE {} ORDER BY r.id",
+                    join(" AND ", where))
         async with conn.cursor(name=f"export_{uuid.uuid4().hex}") as cursor:
             await cursor.execute(query.sql, query.params)
             while rows := await cursor.fetchmany(FETCH_ROWS):

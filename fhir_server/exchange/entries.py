@@ -15,6 +15,7 @@ from ..errors import BadRequest, PayloadTooLarge
 
 __all__ = ["EntryRequest", "parse_entries", "METHOD_ORDER"]
 
+FORMAT_PARAMS = ("_format", "_pretty")
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 # Transactions run deletes, then creates, then updates and patches, then reads (http.html#trules).
 METHOD_ORDER = {"DELETE": 0, "POST": 1, "PUT": 2, "PATCH": 2, "GET": 3, "HEAD": 3}
@@ -68,6 +69,23 @@ def _split_path(path: str) -> tuple[str | None, str | None, str | None, str | No
     return rtype, rid, version, operation
 
 
+def _check_unused(index: int, method: str, rid: str | None, operation: str | None, version: str | None,
+                  query: list[tuple[str, str]]) -> None:
+    """An entry's URL parameters that its interaction would not use are refused, never ignored:
+    a POST's criteria belong in ``request.ifNoneExist``; reads and writes by id take none (an entry's
+    read does not apply ``_summary``/``_elements`` either)."""
+    if method in ("GET", "HEAD"):
+        if rid is None or (operation is not None and not (operation == "_history" and version)):
+            return  # searches and history use their parameters
+    elif (method != "POST" and rid is None) or operation is not None:
+        return  # conditional update, patch or delete (the parameters are the criteria), operations
+    unused = sorted({k for k, _ in query if k not in FORMAT_PARAMS})
+    if unused:
+        hint = ": put a conditional create's criteria in request.ifNoneExist" if method == "POST" else ""
+        raise BadRequest(f"Bundle.entry[{index}].request.url: {method} does not take the parameter(s) "
+                         f"{', '.join(unused)}{hint}")
+
+
 def _parse_entry(index: int, entry: Any, base: str) -> EntryRequest:
     if not isinstance(entry, dict) or not isinstance(entry.get("request"), dict):
         raise BadRequest(f"Bundle.entry[{index}] has no request: every batch/transaction entry needs one")
@@ -81,9 +99,11 @@ def _parse_entry(index: int, entry: Any, base: str) -> EntryRequest:
     url = _relative(raw_url, base)
     path, _, query = url.partition("?")
     rtype, rid, vid, operation = _split_path(path)
+    query_items = parse_qsl(query, keep_blank_values=True)
+    _check_unused(index, method, rid, operation, vid, query_items)
     return EntryRequest(
         index=index, method=method, url=url, resource_type=rtype, resource_id=rid, version_id=vid,
-        operation=operation, query=parse_qsl(query, keep_blank_values=True), resource=entry.get("resource"),
+        operation=operation, query=query_items, resource=entry.get("resource"),
         full_url=entry.get("fullUrl"), if_none_exist=request.get("ifNoneExist"), if_match=request.get("ifMatch"),
         if_none_match=request.get("ifNoneMatch"), if_modified_since=request.get("ifModifiedSince"))
 

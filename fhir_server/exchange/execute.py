@@ -13,7 +13,8 @@ from psycopg import AsyncConnection
 
 from ..errors import BadRequest, FhirError, NotSupported
 from ..jsonio import parse_json
-from ..resources import interactions, patch, repository
+from ..render import FHIR_JSON
+from ..resources import interactions, patch_formats, repository
 from ..resources.interactions import Patcher
 from ..resources.versions import Version, parse_etag, parse_http_date
 from ..rules import has_rules
@@ -45,18 +46,21 @@ def _written(version: Version, status: int) -> EntryResult:
 
 
 def _patcher(entry: EntryRequest) -> Patcher:
+    """A PATCH entry carries a Parameters (FHIRPath Patch) or, for the other formats, a Binary
+    whose contentType names the format and whose data is the patch document (http.html#patch)."""
     body = entry.resource
     if isinstance(body, dict) and body.get("resourceType") == "Parameters":
-        return lambda resource: patch.apply_fhirpath_patch(resource, body)
-    if isinstance(body, dict) and body.get("resourceType") == "Binary" and \
-            body.get("contentType", "").startswith("application/json-patch+json"):
-        try:
-            document = parse_json(base64.b64decode(body.get("data", ""), validate=True))
-        except ValueError as exc:
-            raise BadRequest(f"{entry.label}: Binary.data is not base64 JSON Patch") from exc
-        return lambda resource: patch.apply_json_patch(resource, document)
-    raise BadRequest(f"{entry.label}: PATCH entries carry a Parameters (FHIRPath Patch) or a Binary "
-                     "with contentType application/json-patch+json")
+        return patch_formats.patcher_for(FHIR_JSON, body, f"{entry.label}: the patch")
+    if isinstance(body, dict) and body.get("resourceType") == "Binary":
+        media = str(body.get("contentType", "")).split(";")[0].strip().lower()
+        if media in (*patch_formats.PATCH_MEDIA_TYPES, FHIR_JSON, "application/json"):
+            try:
+                document = parse_json(base64.b64decode(body.get("data", ""), validate=True))
+            except ValueError as exc:
+                raise BadRequest(f"{entry.label}: Binary.data is not base64 JSON") from exc
+            return patch_formats.patcher_for(media, document, f"{entry.label}: the patch")
+    raise BadRequest(f"{entry.label}: PATCH entries carry a Parameters (FHIRPath Patch) or a Binary with "
+                     "contentType application/json-patch+json or application/merge-patch+json")
 
 
 def _if_match(entry: EntryRequest) -> str | None:

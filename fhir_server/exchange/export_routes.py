@@ -19,14 +19,21 @@ from ..fhir.body import read_json_body
 from ..fhir.datetimes import format_instant, parse_instant
 from ..render import fhir_response
 from ..resources import repository
+from ..resources.operations.registry import Operation, register
 from ..search.compartment import patient_compartment_types
 from ..smart_auth.policy import policy_of
 from .bulk_export import OUTPUT_FORMATS, ExportParams, cancel_job, create_job, job_owner, job_status, parse_types
 from .export_scope import ExportScope
 
-__all__ = ["router"]
+__all__ = ["router", "OPERATIONS"]
 
 router = APIRouter()
+_BULK = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/"
+OPERATIONS = (
+    register(Operation("export", _BULK + "export", system=True)),
+    register(Operation("export", _BULK + "patient-export", types=("Patient",), type_level=True)),
+    register(Operation("export", _BULK + "group-export", types=("Group",), instance_level=True)),
+)
 _FILTER_SPLIT = re.compile(r",(?=[A-Z][A-Za-z]+\?)")
 
 

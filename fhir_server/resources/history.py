@@ -99,7 +99,7 @@ async def fetch_history(
     clause = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(where) if where else sql.SQL("")
     statement = sql.SQL(
         "SELECT h.resource_type, h.id, h.version_id, h.last_updated, h.method, h.deleted,"
-        " h.content::text, h.txid FROM resource_history h{} ORDER BY h.txid DESC LIMIT %s"
+        " coalesce(h.body, h.content::text), h.txid FROM resource_history h{} ORDER BY h.txid DESC LIMIT %s"
     ).format(clause)
     rows = await (await conn.execute(statement, [*args, query.count + 1])).fetchall()
     total = None

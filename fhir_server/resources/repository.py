@@ -20,11 +20,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 from typing import Any, Protocol
 
-import orjson
 import psycopg
 from psycopg import AsyncConnection, AsyncRawCursor
 
 from ..errors import BadRequest, Gone, NotFound, PreconditionFailed
+from ..fhir.canonical import canonical
 from ..fhir.datetimes import format_instant, now_instant
 from ..fhir.numbers import is_ascii_digits
 from ..ids import time_ordered_id
@@ -38,17 +38,19 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 __all__ = ["ID_PATTERN", "Indexer", "read", "vread", "create", "create_alone", "create_many", "update", "delete",
            "current_version", "new_id"]
 
+# "body" is the served text (canonical key order, decimals as written); "content" the same as JSONB.
 _WRITE = """
 WITH h AS (
-  INSERT INTO resource_history (resource_type, id, version_id, txid, last_updated, method, deleted, content)
-  VALUES (%(type)s, %(id)s, %(vid)s, nextval('fhir_txid_seq'), %(lu)s, %(method)s, %(deleted)s, %(content)s::jsonb)
-  RETURNING resource_type, id, version_id, txid, last_updated, deleted, content
+  INSERT INTO resource_history (resource_type, id, version_id, txid, last_updated, method, deleted, content, body)
+  VALUES (%(type)s, %(id)s, %(vid)s, nextval('fhir_txid_seq'), %(lu)s, %(method)s, %(deleted)s,
+          %(content)s::text::jsonb, %(content)s::text)
+  RETURNING resource_type, id, version_id, txid, last_updated, deleted, content, body
 )
-INSERT INTO resource (resource_type, id, version_id, txid, last_updated, deleted, content)
-SELECT resource_type, id, version_id, txid, last_updated, deleted, content FROM h
+INSERT INTO resource (resource_type, id, version_id, txid, last_updated, deleted, content, body)
+SELECT resource_type, id, version_id, txid, last_updated, deleted, content, body FROM h
 ON CONFLICT (resource_type, id) DO UPDATE SET
   version_id = EXCLUDED.version_id, txid = EXCLUDED.txid, last_updated = EXCLUDED.last_updated,
-  deleted = EXCLUDED.deleted, content = EXCLUDED.content
+  deleted = EXCLUDED.deleted, content = EXCLUDED.content, body = EXCLUDED.body
 """
 _CLAIM_ID = """
 INSERT INTO resource (resource_type, id, version_id, txid, last_updated, deleted, content)
@@ -89,7 +91,7 @@ def _known_id(rtype: str, rid: str) -> None:
         raise NotFound(f"Resource {rtype}/{rid[:80]} is not known (not a valid id)")
 
 
-_READ = ("SELECT resource_type, id, version_id, last_updated, deleted, content::text FROM resource"
+_READ = ("SELECT resource_type, id, version_id, last_updated, deleted, coalesce(body, content::text) FROM resource"
          " WHERE resource_type = %s AND id = %s AND version_id > 0")
 _READ_LOCKED = _READ + " FOR UPDATE"
 
@@ -131,7 +133,7 @@ async def vread(conn: AsyncConnection[Any], rtype: str, rid: str, vid: str) -> V
     if not is_ascii_digits(vid) or len(vid) > 9:
         raise NotFound(f"Version {vid} of {rtype}/{rid} is not known")
     cur = await conn.execute(
-        "SELECT resource_type, id, version_id, last_updated, deleted, content::text, method"
+        "SELECT resource_type, id, version_id, last_updated, deleted, coalesce(body, content::text), method"
         " FROM resource_history WHERE resource_type = %s AND id = %s AND version_id = %s",
         (rtype, rid, int(vid)))
     row = await cur.fetchone()
@@ -166,13 +168,12 @@ async def current_version(conn: AsyncConnection[Any], rtype: str, rid: str,
 
 
 def _stamp(resource: dict[str, Any], rid: str, vid: int) -> tuple[dict[str, Any], Any]:
-    """Set id, meta.versionId and meta.lastUpdated; client values for these are ignored."""
+    """Set id, meta.versionId and meta.lastUpdated (client values for these are ignored), and put
+    every key in canonical order, so every write path stores, and every read serves, the same bytes."""
     moment = now_instant()
     meta = {k: v for k, v in (resource.get("meta") or {}).items() if k not in ("versionId", "lastUpdated")}
-    stamped = {"resourceType": resource["resourceType"], "id": rid,
-               "meta": {"versionId": str(vid), "lastUpdated": format_instant(moment), **meta}}
-    stamped.update((k, v) for k, v in resource.items() if k not in ("resourceType", "id", "meta"))
-    return stamped, moment
+    stamped = {**resource, "id": rid, "meta": {"versionId": str(vid), "lastUpdated": format_instant(moment), **meta}}
+    return canonical(stamped), moment
 
 
 async def _write(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[str, Any], rid: str,
@@ -198,12 +199,12 @@ async def create(conn: AsyncConnection[Any], indexer: Indexer, resource: dict[st
 
 _NEW_VERSION = """
 h AS (
-  INSERT INTO resource_history (resource_type, id, version_id, txid, last_updated, method, deleted, content)
-  VALUES ($1, $2, 1, nextval('fhir_txid_seq'), ${lu}, 'POST', false, ${content}::jsonb)
-  RETURNING resource_type, id, version_id, txid, last_updated, deleted, content
+  INSERT INTO resource_history (resource_type, id, version_id, txid, last_updated, method, deleted, content, body)
+  VALUES ($1, $2, 1, nextval('fhir_txid_seq'), ${lu}, 'POST', false, ${content}::text::jsonb, ${content}::text)
+  RETURNING resource_type, id, version_id, txid, last_updated, deleted, content, body
 ), r AS (
-  INSERT INTO resource (resource_type, id, version_id, txid, last_updated, deleted, content)
-  SELECT resource_type, id, version_id, txid, last_updated, deleted, content FROM h
+  INSERT INTO resource (resource_type, id, version_id, txid, last_updated, deleted, content, body)
+  SELECT resource_type, id, version_id, txid, last_updated, deleted, content, body FROM h
 )"""
 # A further CTE written with a create (its SQL and values), given the version and the number
 # of its first parameter.
@@ -252,13 +253,13 @@ def _create_statement(index_ctes: str, taken: int, extra_cte: str) -> str:
 
 _WRITE_MANY = """
 WITH h AS (
-  INSERT INTO resource_history (resource_type, id, version_id, txid, last_updated, method, deleted, content)
-  SELECT u.t, u.i, 1, nextval('fhir_txid_seq'), u.lu, 'POST', false, u.c
-  FROM json_to_recordset(%s::json) AS u(t text, i text, lu timestamptz, c jsonb)
-  RETURNING resource_type, id, version_id, txid, last_updated, deleted, content
+  INSERT INTO resource_history (resource_type, id, version_id, txid, last_updated, method, deleted, content, body)
+  SELECT u.t, u.i, 1, nextval('fhir_txid_seq'), u.lu, 'POST', false, u.b::jsonb, u.b
+  FROM json_to_recordset(%s::json) AS u(t text, i text, lu timestamptz, b text)
+  RETURNING resource_type, id, version_id, txid, last_updated, deleted, content, body
 )
-INSERT INTO resource (resource_type, id, version_id, txid, last_updated, deleted, content)
-SELECT resource_type, id, version_id, txid, last_updated, deleted, content FROM h
+INSERT INTO resource (resource_type, id, version_id, txid, last_updated, deleted, content, body)
+SELECT resource_type, id, version_id, txid, last_updated, deleted, content, body FROM h
 """
 
 
@@ -275,7 +276,7 @@ async def create_many(conn: AsyncConnection[Any], indexer: Indexer,
             refuse_fast_path(resource["resourceType"], "create_many")
         content, moment = _stamp(resource, rid, 1)
         rtype, body = content["resourceType"], dumps(content)
-        rows.append({"t": rtype, "i": rid, "lu": format_instant(moment), "c": orjson.Fragment(body)})
+        rows.append({"t": rtype, "i": rid, "lu": format_instant(moment), "b": body.decode()})
         indexed.append((rtype, rid, content))
         versions.append(Version(rtype, rid, 1, moment, False, body, "POST"))
     await conn.execute(_WRITE_MANY, (dumps(rows).decode(),))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.convertors import Convertor, register_url_convertor
@@ -18,15 +19,16 @@ from ..fhir.summary import apply_elements, apply_summary
 from ..jsonio import parse_json
 from ..render import check_content_type, fhir_response, negotiate
 from ..smart_auth.policy import policy_of
-from . import patch as patching
 from .interactions import WriteOutcome, check_type
+from .patch_formats import PATCH_MEDIA_TYPES, patcher_for
 from .service import ResourceService
 from .versions import Version, parse_etag, parse_http_date
 
 __all__ = ["router", "hot_router"]
 
 router = APIRouter()
-JSON_PATCH = "application/json-patch+json"
+FORMAT_PARAMS = ("_format", "_pretty")
+READ_PARAMS = (*FORMAT_PARAMS, "_summary", "_elements")
 
 
 class _TypeConvertor(Convertor[str]):
@@ -68,7 +70,28 @@ def _if_match(request: Request) -> str | None:
 
 def _query_params(request: Request) -> list[tuple[str, str]]:
     """Search criteria of a conditional request: the query minus result/format controls."""
-    return [(k, v) for k, v in request.query_params.multi_items() if k not in ("_format", "_pretty")]
+    return [(k, v) for k, v in request.query_params.multi_items() if k not in FORMAT_PARAMS]
+
+
+def _refuse_unused(request: Request, interaction: str, used: tuple[str, ...] = FORMAT_PARAMS) -> None:
+    """A parameter an interaction does not use is refused, never silently ignored (a client that
+    sends ``GET Patient/1?name=x`` or ``DELETE Patient/1?identifier=y`` means something else)."""
+    unused = sorted({k for k in request.query_params if k not in used})
+    if unused:
+        raise BadRequest(f"The {interaction} interaction does not take the parameter(s) {', '.join(unused)}"
+                         f" (it takes only {', '.join(used)})")
+
+
+def _create_condition(request: Request) -> str | None:
+    """``If-None-Exist``, or the search parameters of ``POST [type]?criteria`` (what fhirpy's
+    ``get_or_create()`` sends): both are a conditional create (http.html#ccreate)."""
+    header = request.headers.get("if-none-exist")
+    query = _query_params(request)
+    if not query:
+        return header
+    if header is not None:
+        raise BadRequest("A conditional create takes its criteria from If-None-Exist or from the URL, not both")
+    return urlencode(query)
 
 
 def _render_read(request: Request, version: Version) -> Response:
@@ -122,11 +145,13 @@ def _render_write(request: Request, outcome: WriteOutcome, status: int, location
 @hot_router.get("/{resource_type:fhirtype}/{resource_id:fhirid}")
 @router.get("/{resource_type}/{resource_id}")
 async def read(request: Request, resource_type: str, resource_id: str) -> Response:
+    _refuse_unused(request, "read", READ_PARAMS)
     return _render_read(request, await _service(request).read(resource_type, resource_id, policy_of(request)))
 
 
 @router.get("/{resource_type}/{resource_id}/_history/{version_id}")
 async def vread(request: Request, resource_type: str, resource_id: str, version_id: str) -> Response:
+    _refuse_unused(request, "vread", READ_PARAMS)
     return _render_read(request, await _service(request).vread(resource_type, resource_id, version_id,
                                                                 policy_of(request)))
 
@@ -141,9 +166,9 @@ async def create_outcome(request: Request, resource_type: str) -> WriteOutcome:
     """The create itself (committed when this returns); ``render_create`` answers it."""
     negotiate(request)  # 406 before the write, never after its commit
     check_type(resource_type)
+    condition = _create_condition(request)
     body = await read_json_body(request)
-    return await _service(request).create(resource_type, body, request.headers.get("if-none-exist"),
-                                          policy_of(request))
+    return await _service(request).create(resource_type, body, condition, policy_of(request))
 
 
 def render_create(request: Request, outcome: WriteOutcome) -> Response:
@@ -155,6 +180,7 @@ def render_create(request: Request, outcome: WriteOutcome) -> Response:
 @router.put("/{resource_type}/{resource_id}")
 async def update(request: Request, resource_type: str, resource_id: str) -> Response:
     negotiate(request)  # 406 before the write, never after its commit
+    _refuse_unused(request, "update")
     check_type(resource_type)
     body = await read_json_body(request)
     outcome = await _service(request).update(resource_type, resource_id, body, _if_match(request),
@@ -176,19 +202,15 @@ async def conditional_update(request: Request, resource_type: str) -> Response:
 
 
 async def _patch_function(request: Request) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    media = check_content_type(request, allowed=(JSON_PATCH,))
-    document = await read_json_body(request, allowed=(JSON_PATCH,))
-    if media == JSON_PATCH:
-        return lambda resource: patching.apply_json_patch(resource, document)
-    if isinstance(document, dict) and document.get("resourceType") == "Parameters":
-        return lambda resource: patching.apply_fhirpath_patch(resource, document)
-    raise BadRequest("PATCH body must be a JSON Patch (application/json-patch+json) "
-                     "or a FHIRPath Patch Parameters resource (application/fhir+json)")
+    media = check_content_type(request, allowed=PATCH_MEDIA_TYPES)
+    document = await read_json_body(request, allowed=PATCH_MEDIA_TYPES)
+    return patcher_for(media, document)
 
 
 @router.patch("/{resource_type}/{resource_id}")
 async def patch(request: Request, resource_type: str, resource_id: str) -> Response:
     negotiate(request)  # 406 before the write, never after its commit
+    _refuse_unused(request, "patch")
     check_type(resource_type)
     apply = await _patch_function(request)
     outcome = await _service(request).patch(resource_type, resource_id, None, apply, _if_match(request),
@@ -220,6 +242,7 @@ def _deleted_response(request: Request, message: str, version: Version | None) -
 @router.delete("/{resource_type}/{resource_id}")
 async def delete(request: Request, resource_type: str, resource_id: str) -> Response:
     negotiate(request)  # 406 before the write, never after its commit
+    _refuse_unused(request, "delete")
     version = await _service(request).delete(resource_type, resource_id, _if_match(request), policy_of(request))
     if version is None:
         return _deleted_response(request, f"{resource_type}/{resource_id} does not exist: nothing to delete",

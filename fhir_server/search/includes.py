@@ -101,7 +101,7 @@ async def fetch_includes(conn: AsyncConnection[Any], includes: list[Include], ma
             break
     if not added:
         return []
-    statement = fmt("SELECT r.resource_type, r.id, r.content::text FROM resource r"
+    statement = fmt("SELECT r.resource_type, r.id, coalesce(r.body, r.content::text) FROM resource r"
                     " JOIN unnest({}::text[], {}::text[]) AS k(t, i) ON r.resource_type = k.t AND r.id = k.i"
                     " WHERE NOT r.deleted AND {} ORDER BY r.resource_type, r.id",
                     [t for t, _ in added], [i for _, i in added], visible_rows({t for t, _ in added}, visible))

@@ -148,7 +148,7 @@ def page_statement(scope: Scope, columns: list[SortColumn], cursor: Cursor | Non
     """Rows (resource_type, id, content, tie-break, *keys) of one page; ``limit`` + 1 reveal a next page."""
     names = [f"k{i}" for i in range(len(columns))]
     keys = [fmt("{} AS {}", c.expr, fmt(n)) for c, n in zip(columns, names, strict=True)]
-    selected = [fmt("r.resource_type"), fmt("r.id AS rid"), fmt("r.content::text AS content"),
+    selected = [fmt("r.resource_type"), fmt("r.id AS rid"), fmt("coalesce(r.body, r.content::text) AS content"),
                 fmt("{} AS id", _tiebreak(scope)), *keys]
     inner = fmt("SELECT {} FROM resource r WHERE {}", join(", ", selected), scope.where)
     reverse = bool(cursor and cursor.reverse)

@@ -7,7 +7,8 @@ ignored criterion would match too much.
 
 Totals (search.html#total): ``_total=accurate`` counts, ``estimate`` asks the planner,
 ``none`` omits; without ``_total`` the total is given when it is known for free (the whole
-result fits on the first page) and omitted otherwise, so large searches stay fast.
+result fits on the first page) and omitted otherwise, so large searches stay fast. ``_count=0``
+means the count only (``_summary=count``: a total and no entries).
 """
 
 from __future__ import annotations
@@ -115,14 +116,14 @@ async def _types(conn: AsyncConnection[Any], types: list[str] | None, request: S
 async def _total(conn: AsyncConnection[Any], mode: str | None, scope: Scope, known: int | None) -> int | None:
     if mode == "none":
         return None
+    if known is not None:  # the first page holds every match: exact, and free
+        return known
     if mode == "estimate":
         q = estimate_statement(scope)
         plan = (await (await conn.execute(q.sql, q.params)).fetchone())[0]  # type: ignore[index]
         return int(plan[0]["Plan"]["Plan Rows"])
-    if mode is None and known is None:
+    if mode is None:
         return None
-    if known is not None:
-        return known
     q = count_statement(scope)
     return int((await (await conn.execute(q.sql, q.params)).fetchone())[0])  # type: ignore[index]
 
@@ -196,10 +197,11 @@ async def search(conn: AsyncConnection[Any], types: list[str] | None, items: lis
     result = SearchResult(request, applied, count)
     columns = sort_columns(types[0], request.sort)
     known = None
-    if request.summary != "count" and count > 0:
-        if await _page(conn, scope, columns, request, count, result):
-            known = len(result.matches)
-    mode = "accurate" if request.summary == "count" and request.total is None else request.total
+    # _count=0 asks for the count only, as _summary=count does (search.html#count; fhirpy's count()).
+    count_only = request.summary == "count" or count == 0
+    if not count_only and await _page(conn, scope, columns, request, count, result):
+        known = len(result.matches)
+    mode = "accurate" if count_only and request.total is None else request.total
     result.total = await _total(conn, mode, scope, known)
     if request.includes and result.matches:
         result.included = await fetch_includes(conn, request.includes, [(t, i) for t, i, _ in result.matches],

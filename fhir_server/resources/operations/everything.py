@@ -26,11 +26,13 @@ from ...search.service import Row, SearchOptions, SearchResult, search
 from ...search.sqlfrag import fmt
 from ...smart_auth.policy import Policy, policy_of
 from .. import repository
+from .registry import Operation, register
 
-__all__ = ["router", "CAPABILITY_ENTRY", "REFERENCED_TYPES"]
+__all__ = ["router", "OPERATION", "REFERENCED_TYPES"]
 
 router = APIRouter()
-CAPABILITY_ENTRY = {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
+OPERATION = register(Operation("everything", "http://hl7.org/fhir/OperationDefinition/Patient-everything",
+                               types=("Patient",), type_level=True, instance_level=True))
 REFERENCED_TYPES = ["Practitioner", "Organization", "Location", "Medication"]
 UNAPPLIED = ("start", "end")
 
@@ -60,7 +62,7 @@ async def _referenced(conn: AsyncConnection[Any], matches: list[Row], policy: Po
         return []
     visible = None if policy.open else policy.readable
     statement = fmt(
-        "SELECT DISTINCT r.resource_type, r.id, r.content::text FROM search_reference i"
+        "SELECT DISTINCT r.resource_type, r.id, coalesce(r.body, r.content::text) FROM search_reference i"
         " JOIN resource r ON r.resource_type = i.target_type AND r.id = i.target_id AND NOT r.deleted"
         " WHERE (i.resource_type, i.id) IN (SELECT * FROM unnest({}::text[], {}::text[]))"
         " AND i.target_type = ANY({}) AND {}",

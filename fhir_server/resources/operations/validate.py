@@ -18,11 +18,13 @@ from ...render import fhir_response
 from ...smart_auth.policy import policy_of
 from ..interactions import check_type
 from ..validation import validate_resource
+from .registry import ALL_TYPES, Operation, register
 
-__all__ = ["router", "CAPABILITY_ENTRIES"]
+__all__ = ["router", "OPERATION"]
 
 router = APIRouter()
-CAPABILITY_ENTRIES = [{"name": "validate", "definition": "http://hl7.org/fhir/OperationDefinition/Resource-validate"}]
+OPERATION = register(Operation("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate",
+                               types=ALL_TYPES, type_level=True, instance_level=True))
 MODES = ("create", "update", "delete")
 
 

@@ -188,3 +188,17 @@ def test_bundle_shape_errors(client: httpx.Client) -> None:
 def test_too_many_entries_is_413(client: httpx.Client) -> None:
     entries = [{"request": {"method": "GET", "url": "Patient/x"}}] * 10_001
     assert client.post("", json=_tx(*entries, kind="batch")).status_code == 413
+
+
+def test_entry_parameters_the_interaction_does_not_use_are_refused(client: httpx.Client) -> None:
+    before = _versions(client, "Patient")
+    criteria = _tx({"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient?gender=x"}})
+    response = client.post("", json=criteria)
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["diagnostics"] == (
+        "Bundle.entry[0].request.url: POST does not take the parameter(s) gender: put a conditional create's "
+        "criteria in request.ifNoneExist")
+    by_id = _tx({"request": {"method": "DELETE", "url": "Patient/x?identifier=a|b"}}, kind="batch")
+    assert client.post("", json=by_id).json()["issue"][0]["diagnostics"] == (
+        "Bundle.entry[0].request.url: DELETE does not take the parameter(s) identifier")
+    assert _versions(client, "Patient") == before

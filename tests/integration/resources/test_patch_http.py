@@ -73,7 +73,8 @@ def test_patch_of_missing_resource_is_404(client: httpx.Client) -> None:
 
 
 def test_patch_with_unsupported_body(client: httpx.Client, patient_id: str) -> None:
-    response = client.patch(f"/Patient/{patient_id}", json={"resourceType": "Patient"},
+    # A partial resource is a JSON Merge Patch (test_merge_patch.py); an array needs the JSON Patch type.
+    response = client.patch(f"/Patient/{patient_id}", json=[{"op": "remove", "path": "/active"}],
                             headers={"Content-Type": "application/fhir+json"})
     assert response.status_code == 400
     xml = client.patch(f"/Patient/{patient_id}", content=b"<x/>", headers={"Content-Type": "application/xml"})

@@ -187,6 +187,26 @@ def test_totals_and_summary(fhir: httpx.Client) -> None:
     assert "text" not in summary and summary["meta"]["tag"][-1]["code"] == "SUBSETTED"
 
 
+def test_count_zero_is_count_only(fhir: httpx.Client) -> None:
+    bundle = fhir.get("/Observation?_count=0").json()
+    assert bundle["total"] == 7 and "entry" not in bundle
+    assert fhir.get("/Observation?status=final&_count=0").json()["total"] == 6
+    assert "total" not in fhir.get("/Observation?_count=0&_total=none").json()
+
+
+def test_total_given_when_the_first_page_holds_every_match(fhir: httpx.Client) -> None:
+    whole = fhir.get("/Observation").json()  # default page size 20 > 7 matches
+    assert whole["total"] == 7 and len(whole["entry"]) == 7
+    exact = fhir.get("/Observation?_count=7").json()
+    assert exact["total"] == 7 and not any(link["relation"] == "next" for link in exact["link"])
+    assert fhir.get("/Observation?_count=7&_total=estimate").json()["total"] == 7
+    first = fhir.get("/Observation?_count=6").json()  # more follow: counting would cost a query
+    assert "total" not in first
+    nxt = next(link["url"] for link in first["link"] if link["relation"] == "next")
+    last = httpx.get(nxt).json()  # the last page, but not the first: its size is not the total
+    assert len(last["entry"]) == 1 and "total" not in last
+
+
 def test_includes(fhir: httpx.Client) -> None:
     bundle = fhir.get("/Observation?_id=o1&_include=Observation:subject"
                       "&_include:iterate=Patient:general-practitioner").json()
