@@ -47,7 +47,8 @@ def test_strings_hold_at_most_one_megabyte() -> None:
 @pytest.mark.parametrize("system", ["loinc", "2.16.840.1.113883.6.1", "/codes"])
 def test_coding_and_identifier_systems_are_absolute(system: str) -> None:
     observation = {"resourceType": "Observation", "status": "final",
-                   "code": {"coding": [{"system": system, "code": "1"}]}, "identifier": [{"system": system, "value": "1"}]}
+                   "code": {"coding": [{"system": system, "code": "1"}]},
+                   "identifier": [{"system": system, "value": "1"}]}
     assert sorted(_issues(observation)) == [
         ("error", "Observation.code.coding[0].system", f"Coding.system must be an absolute URI, not {system!r}"),
         ("error", "Observation.identifier[0].system", f"Identifier.system must be an absolute URI, not {system!r}")]
