@@ -46,6 +46,8 @@ class Definitions:
 def _build() -> Definitions:
     sds = _load("structure-definitions.json.gz")
     by_url = {sd["url"]: sd for sd in sds}
+    # The core extension definitions (extension-definitions: context of use, value types) by url too.
+    by_url.update((sd["url"], sd) for sd in _load("extensions.json.gz"))
     # Base definitions only: constraint profiles such as SimpleQuantity share their type name.
     types = {sd["type"]: sd for sd in sds if sd.get("derivation") != "constraint"}
     resource_types = frozenset(

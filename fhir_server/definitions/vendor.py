@@ -94,6 +94,18 @@ def compact_structure_definition(sd: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def compact_extension(sd: dict[str, Any]) -> dict[str, Any]:
+    """An extension definition: where it may be used (``context``) and its snapshot, with every
+    fixed/pattern value (extensions fix their ``url`` and constrain their ``value[x]``)."""
+    out = compact_structure_definition(sd)
+    for key in ("context", "contextInvariant"):
+        if key in sd:
+            out[key] = sd[key]
+    for compact, full in zip(out["snapshot"]["element"], sd["snapshot"]["element"], strict=True):
+        compact.update({k: v for k, v in full.items() if k.startswith(("fixed", "pattern"))})
+    return out
+
+
 def compact_concepts(concepts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for concept in concepts:
@@ -130,10 +142,13 @@ def vendor(tgz: Path) -> dict[str, Any]:
         resources = read_bundle(tar, "Bundle-resources.json")
         params = read_bundle(tar, "Bundle-searchParams.json")
         terminology = read_bundle(tar, "Bundle-valuesets.json")
+        extensions = read_bundle(tar, "Bundle-extensions.json")
     structure_definitions = [
         compact_structure_definition(r) for r in types + resources
         if r["resourceType"] == "StructureDefinition"
     ]
+    extension_definitions = [compact_extension(r) for r in extensions
+                             if r["resourceType"] == "StructureDefinition" and "snapshot" in r]
     compartments = [r for r in resources if r["resourceType"] == "CompartmentDefinition"]
     for compartment in compartments:
         compartment.pop("text", None)
@@ -144,6 +159,7 @@ def vendor(tgz: Path) -> dict[str, Any]:
         ),
         "terminology.json.gz": write_gz("terminology.json.gz", [compact_terminology(r) for r in terminology]),
         "compartments.json.gz": write_gz("compartments.json.gz", compartments),
+        "extensions.json.gz": write_gz("extensions.json.gz", extension_definitions),
     }
     provenance = {
         "package": PACKAGE, "version": VERSION, "license": "CC0-1.0",
@@ -152,6 +168,7 @@ def vendor(tgz: Path) -> dict[str, Any]:
         "counts": {
             "StructureDefinition": len(structure_definitions), "SearchParameter": len(params),
             "ValueSet+CodeSystem": len(terminology), "CompartmentDefinition": len(compartments),
+            "Extension definitions": len(extension_definitions),
         },
         "files_sha256": files,
     }

@@ -86,7 +86,7 @@ async def _validate(request: Request, rtype: str, rid: str | None) -> Response:
         elif "id" not in resource:
             issues.append(Issue("error", "required", "An update needs the resource id", (f"{rtype}.id",)))
     issues.extend(validate_resource(resource, profiles=_profiles_to_apply(request, resource, profiles),
-                                    must_support=True))
+                                    must_support=True, strict_extensions=True))
     return fhir_response(request, _outcome(issues))
 
 

@@ -54,8 +54,10 @@ class Validator:
         """A StructureDefinition by canonical url (``url|version`` first, then the url alone)."""
         return self.profiles.get(url) or self.profiles.get(url.split("|", 1)[0])
 
-    def validate(self, resource: Any, profiles: Sequence[str] = (), must_support: bool = False) -> list[Issue]:
-        walker = Walker(self.checker, self.resource_types)
+    def validate(self, resource: Any, profiles: Sequence[str] = (), must_support: bool = False,
+                 strict_extensions: bool = False) -> list[Issue]:
+        walker = Walker(self.checker, self.resource_types, resolve=self.resolve,
+                        unknown_extension="error" if strict_extensions else "warning")
         walker.resource(resource, "")
         base_errors = any(i.severity in ("error", "fatal") for i in walker.issues)
         if isinstance(resource, dict) and not base_errors:
@@ -79,10 +81,12 @@ def _validator() -> Validator:
     return Validator()
 
 
-def validate_resource(resource: Any, *, profiles: Sequence[str] = (), must_support: bool = False) -> list[Issue]:
-    """Issues of ``resource`` against its base definition and ``profiles``; ``must_support`` adds
-    information issues for absent mustSupport elements of the profiles ($validate only)."""
-    return _validator().validate(resource, profiles, must_support)
+def validate_resource(resource: Any, *, profiles: Sequence[str] = (), must_support: bool = False,
+                      strict_extensions: bool = False) -> list[Issue]:
+    """Issues of ``resource`` against its base definition and ``profiles``. ``$validate`` asks for
+    more than a write does: ``must_support`` reports absent mustSupport elements of the profiles,
+    ``strict_extensions`` makes an unknown extension an error (a write keeps it with a warning)."""
+    return _validator().validate(resource, profiles, must_support, strict_extensions)
 
 
 def register(structure_definition: dict[str, Any], url: str | None = None) -> None:

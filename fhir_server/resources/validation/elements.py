@@ -120,7 +120,12 @@ def _add_child(table: StructureTable, element: dict[str, Any], info: ElementInfo
 def compile_structure(sd: dict[str, Any]) -> StructureTable:
     elements = [e for e in sd["snapshot"]["element"] if "sliceName" not in e]
     table = StructureTable(sd.get("type", sd["name"]), _info(elements[0]))
+    resource_id = f"{elements[0]['path']}.id" if sd.get("kind") == "resource" else None
     for element in elements[1:]:
+        if element["path"] == resource_id:
+            # resource.html#id: "The only time that a resource does not have an id is when it is being
+            # submitted to the server using a create operation"; its type is id (the R4 snapshot says string).
+            element = {**element, "type": [{"code": "id"}]}
         _add_child(table, element, _info(element))
     return table
 

@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from ...definitions import definitions
+from .datatype_rules import markdown_problem
 
 __all__ = ["primitive_problem"]
 
@@ -19,6 +20,10 @@ REGEX_EXT = "http://hl7.org/fhir/StructureDefinition/regex"
 INTEGER_TYPES = {"integer": (-2**31, 2**31 - 1), "positiveInt": (1, 2**31 - 1), "unsignedInt": (0, 2**31 - 1)}
 NUMBER_TYPES = frozenset({"decimal", *INTEGER_TYPES})
 DATE_TYPES = frozenset({"date", "dateTime", "instant"})
+# datatypes.html#string: "Strings SHALL NOT exceed 1MB (1024*1024 characters) in size"; the types
+# derived from string share the limit (base64Binary carries Attachment data and is not bounded).
+MAX_STRING_CHARS = 1024 * 1024
+MAX_STRING_TYPES = frozenset({"string", "markdown", "code", "id", "uri", "url", "canonical"})
 
 
 @cache
@@ -76,6 +81,12 @@ def primitive_problem(type_name: str, value: Any) -> str | None:
 
 
 def _string_problem(type_name: str, value: str) -> str | None:
+    if type_name in MAX_STRING_TYPES and len(value) > MAX_STRING_CHARS:
+        return f"A {type_name} may hold at most 1 MB ({MAX_STRING_CHARS:,} characters); this one has {len(value):,}"
+    if type_name == "markdown":
+        problem = markdown_problem(value)
+        if problem is not None:
+            return problem
     pattern = _pattern(type_name)
     if pattern is not None and not pattern.fullmatch(value):
         return f"{value[:60]!r} is not a valid {type_name}"

@@ -116,9 +116,12 @@ def _values(node: ProfileNode, parent: dict[str, Any], location: str) -> list[tu
         keys = [k for k in parent if k.startswith(stem) and k[len(stem):len(stem) + 1].isupper()]
     else:
         keys = [name] if name in parent else []
+    # a primitive present only through its _name (id/extension, no value) is present all the same
+    keys += [k[1:] for k in parent if k.startswith("_") and k[1:] not in parent
+             and (k[1:] == name or name.endswith("[x]") and k[1:].startswith(name[:-3]))]
     found: list[tuple[str, Any, str]] = []
     for key in keys:
-        value = parent[key]
+        value = parent.get(key, parent.get("_" + key))
         if isinstance(value, list):
             found.extend((key, item, f"{location}.{key}[{i}]") for i, item in enumerate(value) if item is not None)
         else:

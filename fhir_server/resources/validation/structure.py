@@ -9,19 +9,24 @@ Each issue's ``expression`` is the FHIRPath location with indices, e.g. ``Patien
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import Issue
 from ...jsonio import dumps
 from .bindings import binding_problem
+from .bundle_rules import bundle_issues
+from .datatype_rules import datatype_problems
 from .elements import PRIMITIVES, Child, ElementInfo, StructureTable, table_for
+from .extensions import Place, extension_issues
 from .invariants import InvariantChecker
 from .primitives import primitive_problem
 
 __all__ = ["Walker"]
 
 RESOURCE_TYPES_NESTED = ("Resource", "DomainResource")
+EXTENSION_KEYS = frozenset({"extension", "modifierExtension"})
 _DATATYPE_CONSTRAINTS: dict[str, tuple[dict[str, Any], ...]] = {}
 
 
@@ -68,6 +73,11 @@ class Walker:
     resource_types: frozenset[str]
     root: dict[str, Any] = field(default_factory=dict)
     issues: list[Issue] = field(default_factory=list)
+    # Extensions: definitions by url (None: not checked), and how an unknown one is reported.
+    resolve: Callable[[str], dict[str, Any] | None] | None = None
+    unknown_extension: str = "warning"
+    element_path: str = ""  # the element whose value is being walked (``Patient.name`` inside HumanName)
+    element_type: str = ""  # and its type (``HumanName``; ``date`` for a primitive's ``_birthDate``)
 
     def error(self, code: str, message: str, location: str) -> None:
         self.issues.append(Issue("error", code, message, (location,)))
@@ -87,6 +97,8 @@ class Walker:
         saved, self.root = self.root, (self.root or resource)
         self.complex(resource, table, table.name, path, is_resource=True)
         self.invariants(resource, table.root.constraints, path)
+        if rtype == "Bundle":
+            self.issues.extend(bundle_issues(resource, path))
         self.root = saved
 
     def invariants(self, node: Any, constraints: tuple[dict[str, Any], ...], location: str) -> None:
@@ -99,7 +111,7 @@ class Walker:
         children = table.children.get(path, {})
         present: set[str] = set()
         for key, value in node.items():
-            if key == "resourceType" and is_resource or key == "fhir_comments":
+            if key == "resourceType" and is_resource:
                 continue
             if key.startswith("_"):
                 self.primitive_extension(key, value, children, location)
@@ -110,8 +122,23 @@ class Walker:
                 self.error("structure", f"Unknown element '{key}'", f"{location}.{key}")
                 continue
             present.add(key)
+            if key in EXTENSION_KEYS and self.resolve is not None:
+                self.extensions(key, value, node, table, path, location, is_resource)
             self.element(key, value, child, table, location)
         self.cardinality(children, table.required.get(path, []), present, location)
+
+    def extensions(self, key: str, value: Any, node: dict[str, Any], table: StructureTable, path: str,
+                   location: str, is_resource: bool) -> None:
+        """Each extension of ``node`` against its definition (``extensions.py``)."""
+        assert self.resolve is not None
+        in_datatype = path == table.name and not is_resource and bool(self.element_path)
+        place = Place(self.element_path if in_datatype else path, self.element_type if in_datatype else path,
+                      is_resource, node.get("url") if table.name == "Extension" else None)
+        items = value if isinstance(value, list) else [value]
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                self.issues.extend(extension_issues(item, place, key == "modifierExtension", self.unknown_extension,
+                                                    self.resolve, f"{location}.{key}[{index}]"))
 
     def cardinality(self, children: dict[str, Child], required: list[ElementInfo], present: set[str],
                     location: str) -> None:
@@ -173,7 +200,10 @@ class Walker:
             clean_key = _clean_key(child, value)
             if clean_key is not None and _CLEAN.get(clean_key) is child:
                 return
+            saved = self.element_path, self.element_type
+            self.element_path, self.element_type = info.path, type_code
             self.datatype(value, type_code, location)
+            self.element_path, self.element_type = saved
         self.bindings_and_references(value, child, location)
         self.invariants(value, info.constraints, location)
         if clean_key is not None and len(self.issues) == before:
@@ -188,6 +218,8 @@ class Walker:
             return
         self.complex(value, datatype, datatype.name, location)
         self.invariants(value, _datatype_constraints(datatype), location)
+        for severity, code, message, suffix in datatype_problems(type_code, value):
+            self.issues.append(Issue(severity, code, message, (location + suffix,)))
 
     def bindings_and_references(self, value: Any, child: Child, location: str) -> None:
         info = child.info
@@ -214,6 +246,8 @@ class Walker:
         items = value if isinstance(value, list) else [value]
         element_table = table_for("Element")
         assert element_table is not None
+        saved = self.element_path, self.element_type
+        self.element_path, self.element_type = child.info.path, child.type_code
         for index, item in enumerate(items):
             if item is None:
                 continue
@@ -221,3 +255,4 @@ class Walker:
                 self.error("structure", f"'{key}' must hold objects with id/extension", here)
                 continue
             self.complex(item, element_table, "Element", here if len(items) == 1 else f"{here}[{index}]")
+        self.element_path, self.element_type = saved
