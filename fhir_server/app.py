@@ -31,6 +31,7 @@ from .audit.keyring import load_key
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
 from .config import Settings, load_settings
+from .conformance.claims import claims_of
 from .conformance.startup import load_profiles
 from .db import Database, SessionTimeouts, migrate
 from .db_health import RETRY_AFTER_SECONDS
@@ -184,8 +185,9 @@ def _capability(settings: Settings) -> capability.Metadata:
     # fhirclient and other SMART clients discover the OAuth endpoints only in rest.security.
     security = smart_auth.security_component(settings.public_base) if settings.auth == "on" else None
     # The operations come from the registry their modules (imported above) filled.
+    guides = claims_of(load_profiles(settings.profiles_dir, settings.profiles_strict))  # cached: loaded once
     return capability.Metadata(capability.build_capability_statement(
-        settings.public_base, _software_version(), search_params_for, security))
+        settings.public_base, _software_version(), search_params_for, security, guides))
 
 
 def create_app(settings: Settings) -> FastAPI:

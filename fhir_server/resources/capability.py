@@ -8,6 +8,7 @@ hand-written: tests call every interaction and operation declared here, and chec
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..definitions import FHIR_VERSION, definitions
@@ -15,7 +16,7 @@ from ..fhir.summary import apply_elements, apply_summary
 from ..jsonio import dumps
 from .operations import registry
 
-__all__ = ["build_capability_statement", "Metadata", "INTERACTIONS", "SYSTEM_INTERACTIONS",
+__all__ = ["build_capability_statement", "Guides", "Metadata", "INTERACTIONS", "SYSTEM_INTERACTIONS",
            "PATCH_FORMATS"]
 
 INTERACTIONS = ("read", "vread", "update", "patch", "delete", "history-instance", "history-type",
@@ -25,7 +26,16 @@ PATCH_FORMATS = ("application/json-patch+json", "application/merge-patch+json", 
 SearchParamsFor = Callable[[str], list[dict[str, Any]]]
 
 
-def _resource_entry(rtype: str, search_params: SearchParamsFor) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Guides:
+    """What the loaded implementation guides let the statement claim (``conformance.claims``)."""
+
+    implementation_guides: list[str] = field(default_factory=list)
+    supported_profiles: dict[str, list[str]] = field(default_factory=dict)  # by resource type
+    instantiates: list[str] = field(default_factory=list)
+
+
+def _resource_entry(rtype: str, search_params: SearchParamsFor, profiles: list[str]) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "type": rtype,
         "profile": f"http://hl7.org/fhir/StructureDefinition/{rtype}",
@@ -39,6 +49,8 @@ def _resource_entry(rtype: str, search_params: SearchParamsFor) -> dict[str, Any
         "conditionalDelete": "multiple",
         "referencePolicy": ["literal", "local"],
     }
+    if profiles:
+        entry["supportedProfile"] = profiles
     params = search_params(rtype)
     if params:
         entry["searchParam"] = params
@@ -49,12 +61,14 @@ def _resource_entry(rtype: str, search_params: SearchParamsFor) -> dict[str, Any
 
 
 def build_capability_statement(base: str, software_version: str, search_params: SearchParamsFor,
-                               security: dict[str, Any] | None) -> dict[str, Any]:
+                               security: dict[str, Any] | None, guides: Guides = Guides()) -> dict[str, Any]:
     """``security``: ``rest.security`` (SMART on FHIR); None means authorization is switched off.
-    Operations come from the registry, so the modules serving them must have been imported."""
+    Operations come from the registry, so the modules serving them must have been imported.
+    ``guides``: what the loaded IG packages claim (``conformance.claims``)."""
     rest: dict[str, Any] = {
         "mode": "server",
-        "resource": [_resource_entry(t, search_params) for t in sorted(definitions().resource_types)],
+        "resource": [_resource_entry(t, search_params, guides.supported_profiles.get(t, []))
+                     for t in sorted(definitions().resource_types)],
         "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
     }
     system = [op.capability_entry() for op in registry.system_level()]
@@ -82,6 +96,10 @@ def build_capability_statement(base: str, software_version: str, search_params: 
         "patchFormat": list(PATCH_FORMATS),
         "rest": [rest],
     }
+    if guides.instantiates:
+        statement["instantiates"] = guides.instantiates
+    if guides.implementation_guides:
+        statement["implementationGuide"] = guides.implementation_guides
     return statement
 
 

@@ -128,3 +128,15 @@ def test_validate_applies_the_us_core_patient_profile(base: str) -> None:
     versioned = httpx.post(f"{base}/Patient/$validate", params={"profile": f"{US_CORE_PATIENT}|6.1.0"},
                            json=no_identifier)
     assert any(i["severity"] == "error" for i in versioned.json()["issue"])
+
+
+def test_the_capability_statement_declares_the_guide_its_profiles_and_parameters(base: str) -> None:
+    statement = httpx.get(f"{base}/metadata").json()
+    assert statement["implementationGuide"] == ["http://hl7.org/fhir/us/core/ImplementationGuide/hl7.fhir.us.core|6.1.0"]
+    assert statement["instantiates"] == ["http://hl7.org/fhir/us/core/CapabilityStatement/us-core-server|6.1.0"]
+    patient = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Patient")
+    assert f"{US_CORE_PATIENT}|6.1.0" in patient["supportedProfile"]
+    assert "race" in {p["name"] for p in patient["searchParam"]}
+    observation = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Observation")
+    blood_pressure = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-blood-pressure|6.1.0"
+    assert blood_pressure in observation["supportedProfile"]
