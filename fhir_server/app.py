@@ -32,7 +32,7 @@ from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
 from .config import Settings, load_settings
 from .conformance.claims import claims_of
-from .conformance.startup import load_profiles
+from .conformance.startup import apply_write_policy, load_profiles
 from .db import Database, SessionTimeouts, migrate
 from .db_health import RETRY_AFTER_SECONDS
 from .definitions import definitions
@@ -129,6 +129,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(migrate, url)
         await asyncio.to_thread(definitions)
         await asyncio.to_thread(load_profiles, settings.profiles_dir, settings.profiles_strict)
+        apply_write_policy(settings.required_profiles, settings.reject_unknown_profiles)
         db = Database(url, settings.pool_min, settings.pool_max, wait_timeout=settings.pool_timeout,
                       timeouts=SessionTimeouts(settings.statement_timeout, settings.idle_in_transaction_timeout))
         await db.open()

@@ -79,9 +79,10 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _load_profiles(settings: Settings) -> None:
-    from .conformance.startup import load_profiles
+    from .conformance.startup import apply_write_policy, load_profiles
 
     load_profiles(settings.profiles_dir, settings.profiles_strict)
+    apply_write_policy(settings.required_profiles, settings.reject_unknown_profiles)
 
 
 def _load(args: argparse.Namespace) -> int:

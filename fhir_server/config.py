@@ -70,6 +70,10 @@ class Settings:
     # IG packages (.tgz) loaded at start-up; strict: a package that cannot be used stops start-up.
     profiles_dir: Path = field(default_factory=lambda: Path("profiles"))
     profiles_strict: bool = False
+    # Profiles every written resource of a type must meet (FHIR_REQUIRED_PROFILES="Patient=url,Observation=url");
+    # a claimed (meta.profile) or required profile the server does not know: refused when True, else a warning.
+    required_profiles: tuple[tuple[str, str], ...] = ()
+    reject_unknown_profiles: bool = False
     # The audit trail's HMAC key (audit/keyring.py): a string from the environment only, else a key file
     # (default audit.key beside the data directory, created on first start with mode 0600).
     audit_key: str | None = field(default=None, repr=False)
@@ -100,6 +104,8 @@ class Settings:
                "FHIR_AUTH": self.auth, "FHIR_LOG_LEVEL": self.log_level, "FHIR_DEMO": "1" if self.demo else "",
                "FHIR_RULE_MODULES": ",".join(self.rule_modules),
                "FHIR_PROFILES_DIR": str(self.profiles_dir), "FHIR_PROFILES_STRICT": "1" if self.profiles_strict else "",
+               "FHIR_REQUIRED_PROFILES": ",".join(f"{t}={u}" for t, u in self.required_profiles),
+               "FHIR_UNKNOWN_PROFILES": "reject" if self.reject_unknown_profiles else "warn",
                "FHIR_STATEMENT_TIMEOUT": str(self.statement_timeout),
                "FHIR_IDLE_IN_TRANSACTION_TIMEOUT": str(self.idle_in_transaction_timeout),
                "FHIR_EXPORT_STATEMENT_TIMEOUT": str(self.export_statement_timeout),
@@ -127,6 +133,17 @@ class Settings:
 def _env_list(name: str) -> tuple[str, ...]:
     """A comma-separated list (blanks dropped)."""
     return tuple(item.strip() for item in os.environ.get(name, "").split(",") if item.strip())
+
+
+def _type_urls(raw: str) -> tuple[tuple[str, str], ...]:
+    """``Patient=http://...,Observation=http://...`` -> ((type, url), ...); a malformed item stops start-up."""
+    pairs = []
+    for item in (part.strip() for part in raw.split(",") if part.strip()):
+        rtype, sep, url = item.partition("=")
+        if not sep or not rtype.strip() or not url.strip():
+            raise ValueError(f"FHIR_REQUIRED_PROFILES: {item!r} is not TYPE=PROFILE-URL")
+        pairs.append((rtype.strip(), url.strip()))
+    return tuple(pairs)
 
 
 def load_settings() -> Settings:
@@ -166,6 +183,8 @@ def load_settings() -> Settings:
         key_passphrase=env.get("FHIR_KEY_PASSPHRASE") or None,
         profiles_dir=Path(env.get("FHIR_PROFILES_DIR", "profiles")),
         profiles_strict=bool(env.get("FHIR_PROFILES_STRICT")),
+        required_profiles=_type_urls(env.get("FHIR_REQUIRED_PROFILES", "")),
+        reject_unknown_profiles=env.get("FHIR_UNKNOWN_PROFILES", "warn").lower() == "reject",
         audit_key=env.get("FHIR_AUDIT_KEY") or None,
         audit_key_file=Path(env["FHIR_AUDIT_KEY_FILE"]) if env.get("FHIR_AUDIT_KEY_FILE") else None,
         audit_checkpoint_dir=Path(env["FHIR_AUDIT_CHECKPOINT_DIR"]) if env.get("FHIR_AUDIT_CHECKPOINT_DIR") else None,

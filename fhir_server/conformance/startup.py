@@ -13,7 +13,7 @@ from pathlib import Path
 from .apply import Applied, apply_catalog
 from .catalog import Catalog, load_catalog
 
-__all__ = ["load_profiles"]
+__all__ = ["load_profiles", "apply_write_policy"]
 
 log = logging.getLogger(__name__)
 
@@ -32,3 +32,13 @@ def load_profiles(folder: Path, strict: bool = False) -> Catalog:
                  folder, ", ".join(p.label for p in catalog.packages), applied.profiles,
                  applied.search_parameters, applied.value_sets, applied.code_systems)
     return catalog
+
+
+def apply_write_policy(required: tuple[tuple[str, str], ...], reject_unknown: bool) -> None:
+    """Profiles required per type, and what a profile the server does not know means (settings)."""
+    from ..resources.validation import configure
+
+    by_type: dict[str, tuple[str, ...]] = {}
+    for rtype, url in required:
+        by_type[rtype] = (*by_type.get(rtype, ()), url)
+    configure(by_type, reject_unknown)

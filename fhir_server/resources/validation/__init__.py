@@ -22,7 +22,7 @@ from .invariants import InvariantChecker
 from .profiles import ProfileChecker, profile_tree
 from .structure import Walker
 
-__all__ = ["validate_resource", "Validator", "register"]
+__all__ = ["validate_resource", "Validator", "register", "configure"]
 
 
 class Validator:
@@ -30,6 +30,21 @@ class Validator:
         self.checker = InvariantChecker()
         self.profiles: dict[str, dict[str, Any]] = dict(definitions().structure_definitions)
         self.resource_types = definitions().resource_types
+        # The hospital's policy (``configure``): profiles every resource of a type must meet,
+        # and whether a claimed profile the server does not know is refused.
+        self.required: dict[str, tuple[str, ...]] = {}
+        self.reject_unknown = False
+
+    def configure(self, required: dict[str, tuple[str, ...]], reject_unknown: bool) -> None:
+        self.required, self.reject_unknown = dict(required), reject_unknown
+
+    def profiles_for(self, resource: dict[str, Any], named: Sequence[str]) -> list[str]:
+        """The profiles a resource is held to: those named (``$validate?profile=``), those it
+        claims in ``meta.profile``, and those the server requires for its type."""
+        meta = resource.get("meta")
+        claimed = meta.get("profile") if isinstance(meta, dict) else None
+        claims = [c for c in claimed if isinstance(c, str)] if isinstance(claimed, list) else []
+        return list(dict.fromkeys([*named, *claims, *self.required.get(str(resource.get("resourceType")), ())]))
 
     def register(self, structure_definition: dict[str, Any], url: str | None = None) -> None:
         """Make a profile (a StructureDefinition with a snapshot) available by its url (or ``url|version``)."""
@@ -39,8 +54,10 @@ class Validator:
         sd = self.resolve(url)
         rtype = resource.get("resourceType")
         if sd is None:
-            walker.issues.append(Issue("warning", "not-found", f"Profile {url} is not known to this server: "
-                                       "validated against the base definition only", (str(rtype),)))
+            severity = "error" if self.reject_unknown else "warning"
+            tail = "" if self.reject_unknown else ": validated against the base definition only"
+            walker.issues.append(Issue(severity, "not-found", f"Profile {url} is not known to this server{tail}",
+                                       (str(rtype),)))
             return
         if sd.get("type") != rtype or "snapshot" not in sd:
             walker.issues.append(Issue("error", "invalid", f"Profile {url} does not apply to {rtype}", (str(rtype),)))
@@ -61,7 +78,7 @@ class Validator:
         walker.resource(resource, "")
         base_errors = any(i.severity in ("error", "fatal") for i in walker.issues)
         if isinstance(resource, dict) and not base_errors:
-            for url in profiles:
+            for url in self.profiles_for(resource, profiles):
                 self._profile_issues(resource, url, walker, must_support)
         return _dedupe(walker.issues)
 
@@ -87,6 +104,11 @@ def validate_resource(resource: Any, *, profiles: Sequence[str] = (), must_suppo
     more than a write does: ``must_support`` reports absent mustSupport elements of the profiles,
     ``strict_extensions`` makes an unknown extension an error (a write keeps it with a warning)."""
     return _validator().validate(resource, profiles, must_support, strict_extensions)
+
+
+def configure(required: dict[str, tuple[str, ...]], reject_unknown: bool) -> None:
+    """Set the write policy of this process (start-up of ``serve`` and ``load``)."""
+    _validator().configure(required, reject_unknown)
 
 
 def register(structure_definition: dict[str, Any], url: str | None = None) -> None:

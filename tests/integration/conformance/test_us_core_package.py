@@ -45,8 +45,19 @@ def profiles(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def base(profiles: Path, database_url: str) -> Iterator[str]:
+    yield from _serve(profiles, database_url, {})
+
+
+@pytest.fixture(scope="module")
+def strict_base(profiles: Path, database_url: str) -> Iterator[str]:
+    """A hospital that requires US Core Patient and refuses profiles it does not know."""
+    yield from _serve(profiles, database_url, {"FHIR_REQUIRED_PROFILES": f"Patient={US_CORE_PATIENT}",
+                                                "FHIR_UNKNOWN_PROFILES": "reject"})
+
+
+def _serve(profiles: Path, database_url: str, extra: dict[str, str]) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "FHIR_PROFILES_DIR": str(profiles), "FHIR_LOG_LEVEL": "warning"}
+    env = {**os.environ, "FHIR_PROFILES_DIR": str(profiles), "FHIR_LOG_LEVEL": "warning", **extra}
     server = subprocess.Popen([CLI, "serve", "--auth", "off", "--database-url", database_url, "--port", str(port)],
                               env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}/fhir"
@@ -140,3 +151,34 @@ def test_the_capability_statement_declares_the_guide_its_profiles_and_parameters
     observation = next(r for r in statement["rest"][0]["resource"] if r["type"] == "Observation")
     blood_pressure = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-blood-pressure|6.1.0"
     assert blood_pressure in observation["supportedProfile"]
+
+
+def _errors(response: httpx.Response) -> list[str]:
+    return [" ".join(i.get("expression", [])) for i in response.json()["issue"] if i["severity"] == "error"]
+
+
+def test_a_claimed_profile_is_enforced_on_writes(base: str) -> None:
+    no_identifier = {"resourceType": "Patient", "meta": {"profile": [US_CORE_PATIENT]},
+                     "name": [{"family": "Shaw"}], "gender": "female"}
+    refused = httpx.post(f"{base}/Patient", json=no_identifier)
+    assert refused.status_code == 422, refused.text
+    assert "Patient.identifier" in _errors(refused)
+    unknown = {**_patient("claims-unknown", None), "meta": {"profile": ["http://example.org/no-such-profile"]}}
+    unknown.pop("id")
+    assert httpx.post(f"{base}/Patient", json=unknown).status_code == 201  # unknown: a warning by default
+
+
+def test_required_profiles_and_unknown_profiles_refused_when_configured(strict_base: str) -> None:
+    plain = {"resourceType": "Patient", "name": [{"family": "Shaw"}], "gender": "female"}
+    refused = httpx.post(f"{strict_base}/Patient", json=plain)  # claims nothing: US Core is required anyway
+    assert refused.status_code == 422, refused.text
+    assert "Patient.identifier" in _errors(refused)
+    ok = {**plain, "identifier": [{"system": "urn:mrn", "value": "strict-1"}]}
+    assert httpx.post(f"{strict_base}/Patient", json=ok).status_code == 201
+    unknown = {**ok, "meta": {"profile": ["http://example.org/no-such-profile"]}}
+    answer = httpx.post(f"{strict_base}/Patient", json=unknown)
+    assert answer.status_code == 422
+    assert any(i["diagnostics"] == "Profile http://example.org/no-such-profile is not known to this server"
+               for i in answer.json()["issue"])
+    observation = {"resourceType": "Observation", "status": "final", "code": {"text": "x"}}
+    assert httpx.post(f"{strict_base}/Observation", json=observation).status_code == 201  # no rule for the type
