@@ -25,7 +25,7 @@ __all__ = ["ElementInfo", "Location", "PathError", "Step", "choice_keys", "eleme
            "primitive_shadow", "resolve", "shadow", "type_name", "type_root"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_INDEX = re.compile(r"\[\s*(\d+)\s*\]")
+_INDEX = re.compile(r"\[\s*(\d+)\s*\]", re.ASCII)  # ASCII digits: \d alone takes Arabic-Indic digits
 _STRING = re.compile(r"'((?:[^'\\]|\\.)*)'")
 FUNCTIONS = ("where", "first", "last", "ofType", "extension")
 _ROOT = "$root"
