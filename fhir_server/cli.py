@@ -303,13 +303,6 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args))
     except KeyboardInterrupt:  # Ctrl-C (uvicorn re-raises SIGINT after its clean shutdown): no traceback
         return 130
-    finally:
-        # serve stops its embedded PostgreSQL itself (the lifespan); any other command that
-        # started one (load, reindex, user add, ...) stops it here unless another process uses it
-        if args.handler is not _serve and "fhir_server.embedded" in sys.modules:
-            from .embedded import stop_started_here
-
-            stop_started_here()
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-__all__ = ["start_embedded", "start_supervised", "resolve_database_url", "stop_started_here", "server_settings",
+__all__ = ["start_embedded", "start_supervised", "resolve_database_url", "server_settings",
            "Supervisor", "postmaster_pid"]
 
 log = logging.getLogger(__name__)
@@ -241,15 +241,6 @@ def start_supervised(data_dir: Path) -> tuple[str, Supervisor]:
     supervisor = Supervisor(data_dir)
     supervisor.start()
     return url, supervisor
-
-
-def stop_started_here() -> None:
-    """Stop the embedded servers this process started, unless another live process (a running
-    server, a load) still uses one: a command such as ``load`` or ``user add`` leaves nothing running."""
-    for data_dir in list(_SERVERS):
-        if not _other_users(data_dir):
-            _stop_postmaster(data_dir)
-        _SERVERS.pop(data_dir, None)
 
 
 def resolve_database_url(database_url: str | None, data_dir: Path) -> str:

@@ -1,5 +1,5 @@
 """A command other than serve that starts the embedded PostgreSQL stops it when it ends
-(cliux found `load`/`reindex`/`user` leaving it running)."""
+(a regression guard: pgserver stops it at exit once no other live process is listed)."""
 
 from __future__ import annotations
 
