@@ -1,0 +1,138 @@
+"""Value set expansion (http://hl7.org/fhir/R4/valueset.html#expansion, the compose rules of
+valueset.html#compositions): enumerated concepts, whole code systems, filters, imported
+value sets (intersected with the include's system part), excludes; then the $expand
+parameters ``filter``, ``activeOnly`` and paging.
+
+Guards: a value set that imports itself, directly or through others, is an error naming the
+cycle; an expansion over ``limit`` codes is ``too-costly`` and stops as soon as it is known
+(a code system in PostgreSQL is asked for at most ``limit + 1`` rows).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .codesystem import text_matches
+from .errors import CannotExpand, TerminologyError, TooCostly, UnknownValueSet
+from .model import Concept
+from .sources import Sources
+
+__all__ = ["Expander", "DEFAULT_LIMIT", "MAX_DEPTH"]
+
+DEFAULT_LIMIT = 10_000
+MAX_DEPTH = 16
+Found = dict[tuple[str, str], Concept]  # insertion-ordered: expansion order follows the compose
+
+
+def flatten_contains(contains: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for item in contains:
+        if isinstance(item, dict):
+            if "code" in item:
+                yield item
+            yield from flatten_contains(item.get("contains") or [])
+
+
+@dataclass
+class Expander:
+    sources: Sources
+    limit: int = DEFAULT_LIMIT
+
+    def expand(self, value_set: dict[str, Any], text: str | None = None, active_only: bool = False) -> list[Concept]:
+        """The concepts of ``value_set`` (text filter and activeOnly applied), in compose order."""
+        found = self._value_set(value_set, text, ())
+        return [c for c in found.values() if not (active_only and c.inactive)]
+
+    def expand_url(self, url: str, text: str | None = None, active_only: bool = False) -> list[Concept]:
+        return self.expand(self.resolve(url), text, active_only)
+
+    def resolve(self, url: str) -> dict[str, Any]:
+        value_set = self.sources.value_set(url)
+        if value_set is None:
+            raise UnknownValueSet(f"ValueSet {url} is not known to this server")
+        return value_set
+
+    def _value_set(self, value_set: dict[str, Any], text: str | None, stack: tuple[str, ...]) -> Found:
+        url = value_set.get("url") or f"{value_set.get('resourceType')}/{value_set.get('id')}"
+        if url in stack:
+            raise TerminologyError(f"ValueSet {url} includes itself: {' -> '.join((*stack, url))}")
+        if len(stack) >= MAX_DEPTH:
+            raise TerminologyError(f"ValueSet imports nest deeper than {MAX_DEPTH}: {' -> '.join(stack)}")
+        stack = (*stack, url)
+        compose = value_set.get("compose")
+        if not isinstance(compose, dict):
+            return self._stored_expansion(value_set, url, text)
+        found: Found = {}
+        for component in compose.get("include") or []:
+            found.update(self._component(component, text, stack))
+            self._check_size(found, url)
+        for component in compose.get("exclude") or []:
+            for key in self._component(component, None, stack):
+                found.pop(key, None)
+        return found
+
+    def _stored_expansion(self, value_set: dict[str, Any], url: str, text: str | None) -> Found:
+        contains = (value_set.get("expansion") or {}).get("contains")
+        if not contains:
+            raise CannotExpand(f"ValueSet {url} has neither a compose nor an expansion")
+        found: Found = {}
+        for item in flatten_contains(contains):
+            concept = Concept(item.get("system", ""), item["code"], item.get("display"), item.get("version"),
+                              bool(item.get("inactive")), bool(item.get("abstract")),
+                              tuple(item.get("designation") or ()))
+            if text_matches(concept, text):
+                found[concept.key] = concept
+        self._check_size(found, url)
+        return found
+
+    def _check_size(self, found: Found | list[Concept], url: str) -> None:
+        if len(found) > self.limit:
+            raise TooCostly(f"The expansion of {url} has more than {self.limit} codes: too costly to return; "
+                            "narrow it with 'filter'")
+
+    def _component(self, component: dict[str, Any], text: str | None, stack: tuple[str, ...]) -> Found:
+        if not isinstance(component, dict):
+            raise CannotExpand(f"A compose include/exclude of {stack[-1]} is not an object")
+        imported: Found | None = None
+        for url in component.get("valueSet") or []:
+            part = self._value_set(self.resolve(url), text, stack)
+            imported = part if imported is None else {k: v for k, v in imported.items() if k in part}
+        system = component.get("system")
+        if not isinstance(system, str):
+            if imported is None:
+                raise CannotExpand(f"A compose include of {stack[-1]} names neither a system nor a valueSet")
+            return imported
+        own = self._system_part(component, system, text, stack[-1], imported)
+        return own if imported is None else {k: v for k, v in own.items() if k in imported}
+
+    def _system_part(self, component: dict[str, Any], system: str, text: str | None, url: str,
+                     imported: Found | None) -> Found:
+        view = self.sources.code_system(system)
+        version = component.get("version")
+        if "concept" in component:
+            return self._enumerated(component, system, version, view, text)
+        if view is None:
+            raise CannotExpand(f"CodeSystem {system} (in {url}) is not known to this server")
+        if imported is not None and not component.get("filter"):
+            # Only the imported codes can survive the intersection: test them, do not enumerate the system.
+            return {k: v for k, v in imported.items() if k[0] == system and view.concept(k[1]) is not None}
+        filters = component.get("filter") or []
+        concepts = (view.filtered(filters, text, self.limit) if filters else view.concepts(text, self.limit))
+        self._check_size(concepts, url)
+        return {c.key: c for c in concepts}
+
+    def _enumerated(self, component: dict[str, Any], system: str, version: str | None, view: Any,
+                    text: str | None) -> Found:
+        found: Found = {}
+        for item in component.get("concept") or []:
+            if not isinstance(item, dict) or not isinstance(item.get("code"), str):
+                continue
+            known = view.concept(item["code"]) if view is not None else None
+            concept = Concept(system, item["code"], item.get("display") or (known.display if known else None),
+                              version or (known.version if known else None), bool(known and known.inactive),
+                              bool(known and known.abstract),
+                              tuple(item.get("designation") or (known.designations if known else ())))
+            if text_matches(concept, text):
+                found[concept.key] = concept
+        return found
