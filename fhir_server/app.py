@@ -41,13 +41,21 @@ from .resources import audit_routes, capability, history_routes
 from .resources import router as resource_router
 from .resources.hot_paths import HotPathMiddleware
 from .resources.operations import everything as everything_operation
+from .resources.operations import expand as expand_operation
+from .resources.operations import lookup as lookup_operation
+from .resources.operations import operation_definitions
+from .resources.operations import subsumes as subsumes_operation
+from .resources.operations import translate as translate_operation
 from .resources.operations import validate as validate_operation
+from .resources.operations import validate_code as validate_code_operation
 from .resources.service import ResourceService
 from .rules import load_rule_modules
 from .search import indexer
 from .search import router as search_router
 from .search.registry import search_params_for
 from .smart_auth.dependencies import bind_policy
+from .terminology.startup import load_terminology
+from .terminology.store import refresh_loaded
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -108,6 +116,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await asyncio.to_thread(load_profiles, settings.profiles_dir, settings.profiles_strict)
     db = Database(url, settings.pool_min, settings.pool_max)
     await db.open()
+    async with db.connection() as conn:
+        loaded = frozenset(await refresh_loaded(conn))  # code systems of `fhir-server terminology load`
+    await asyncio.to_thread(load_terminology, settings.terminology_dir, settings.terminology_strict,
+                            settings.max_expansion, loaded)
     app.state.db = db
     recorder = AuditRecorder(db)
     app.state.audit = AuditTrail(recorder, settings.public_base)
@@ -137,12 +149,18 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
+TERMINOLOGY_OPERATIONS = [*expand_operation.CAPABILITY_ENTRIES, *lookup_operation.CAPABILITY_ENTRIES,
+                          *validate_code_operation.CAPABILITY_ENTRIES, *subsumes_operation.CAPABILITY_ENTRIES,
+                          *translate_operation.CAPABILITY_ENTRIES]
+
+
 def _capability_bytes(settings: Settings) -> bytes:
     # fhirclient and other SMART clients discover the OAuth endpoints only in rest.security.
     security = smart_auth.security_component(settings.public_base) if settings.auth == "on" else None
     return capability.build_capability_statement(
         settings.public_base, _software_version(), search_params_for,
-        [*validate_operation.CAPABILITY_ENTRIES, everything_operation.CAPABILITY_ENTRY], security)
+        [*validate_operation.CAPABILITY_ENTRIES, everything_operation.CAPABILITY_ENTRY,
+         *TERMINOLOGY_OPERATIONS], security)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -178,11 +196,14 @@ def create_app(settings: Settings) -> FastAPI:
     guarded = [Depends(bind_policy)]
     # Reads and creates first (the hot paths; their patterns cannot capture any other route's paths), then the
     # discovery and OAuth endpoints, which must precede the generic /fhir/{type}/{id} routes.
-    for router in (audit_routes.router, resource_router.hot_router):
+    # The served OperationDefinitions' literal paths precede the generic read of the hot router.
+    for router in (audit_routes.router, operation_definitions.router, resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
     for router in (exchange_router.router, export_routes.router, validate_operation.router,
-                   everything_operation.router, history_routes.router, search_router.router,
+                   everything_operation.router, expand_operation.router, lookup_operation.router,
+                   validate_code_operation.router, subsumes_operation.router, translate_operation.router,
+                   history_routes.router, search_router.router,
                    resource_router.router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     return app

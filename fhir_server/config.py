@@ -44,6 +44,11 @@ class Settings:
     # IG packages (.tgz) loaded at start-up; strict: a package that cannot be used stops start-up.
     profiles_dir: Path = field(default_factory=lambda: Path("profiles"))
     profiles_strict: bool = False
+    # CodeSystem/ValueSet/ConceptMap JSON files loaded at start-up; strict: a broken file stops start-up.
+    terminology_dir: Path = field(default_factory=lambda: Path("terminology"))
+    terminology_strict: bool = False
+    # An $expand (or a value set of the terminology/ folder) over this many codes is too-costly.
+    max_expansion: int = 10_000
 
     @property
     def public_base(self) -> str:
@@ -57,7 +62,10 @@ class Settings:
                "FHIR_DEFAULT_PAGE_SIZE": str(self.default_page_size), "FHIR_MAX_PAGE_SIZE": str(self.max_page_size),
                "FHIR_AUTH": self.auth, "FHIR_LOG_LEVEL": self.log_level, "FHIR_DEMO": "1" if self.demo else "",
                "FHIR_RULE_MODULES": ",".join(self.rule_modules),
-               "FHIR_PROFILES_DIR": str(self.profiles_dir), "FHIR_PROFILES_STRICT": "1" if self.profiles_strict else ""}
+               "FHIR_PROFILES_DIR": str(self.profiles_dir), "FHIR_PROFILES_STRICT": "1" if self.profiles_strict else "",
+               "FHIR_TERMINOLOGY_DIR": str(self.terminology_dir),
+               "FHIR_TERMINOLOGY_STRICT": "1" if self.terminology_strict else "",
+               "FHIR_MAX_EXPANSION": str(self.max_expansion)}
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -94,4 +102,7 @@ def load_settings() -> Settings:
         key_passphrase=env.get("FHIR_KEY_PASSPHRASE") or None,
         profiles_dir=Path(env.get("FHIR_PROFILES_DIR", "profiles")),
         profiles_strict=bool(env.get("FHIR_PROFILES_STRICT")),
+        terminology_dir=Path(env.get("FHIR_TERMINOLOGY_DIR", "terminology")),
+        terminology_strict=bool(env.get("FHIR_TERMINOLOGY_STRICT")),
+        max_expansion=_env_int("FHIR_MAX_EXPANSION", 10_000),
     )

@@ -17,12 +17,12 @@ from functools import cache
 from ..errors import FhirError
 from .codesystem import CodeSystemView, SystemView
 from .errors import CannotExpand, TerminologyError, TooCostly, UnknownCodeSystem, UnknownValueSet
-from .expansion import DEFAULT_LIMIT, Expander
+from .expansion import DEFAULT_LIMIT, Expander, Membership
 from .model import Concept
 from .sources import Sources, concept_maps
 
 __all__ = [
-    "expand", "codes_of", "value_set_codes", "hierarchy", "Concepts", "Concept", "Expander", "Sources",
+    "expand", "codes_of", "value_set_codes", "hierarchy", "Concepts", "Concept", "Expander", "Membership", "Sources",
     "SystemView", "CodeSystemView", "TerminologyError", "CannotExpand", "TooCostly", "UnknownValueSet",
     "UnknownCodeSystem", "concept_maps", "DEFAULT_LIMIT",
 ]

@@ -136,3 +136,64 @@ class Expander:
             if text_matches(concept, text):
                 found[concept.key] = concept
         return found
+
+
+def _code_filter(code: str) -> dict[str, str]:
+    return {"property": "code", "op": "=", "value": code}
+
+
+@dataclass
+class Membership:
+    """Is one (system, code) in a value set? Evaluated on the compose for that code alone, so a
+    value set over a whole large code system answers without being expanded
+    (valueset-operation-validate-code.html)."""
+
+    sources: Sources
+
+    def find(self, value_set: dict[str, Any], system: str, code: str, stack: tuple[str, ...] = ()) -> Concept | None:
+        url = value_set.get("url") or f"ValueSet/{value_set.get('id')}"
+        if url in stack:
+            raise TerminologyError(f"ValueSet {url} includes itself: {' -> '.join((*stack, url))}")
+        if len(stack) >= MAX_DEPTH:
+            raise TerminologyError(f"ValueSet imports nest deeper than {MAX_DEPTH}: {' -> '.join(stack)}")
+        stack = (*stack, url)
+        compose = value_set.get("compose")
+        if not isinstance(compose, dict):
+            found = Expander(self.sources)._stored_expansion(value_set, url, None)
+            return found.get((system, code))
+        for component in compose.get("exclude") or []:
+            if self._component(component, system, code, stack) is not None:
+                return None
+        for component in compose.get("include") or []:
+            concept = self._component(component, system, code, stack)
+            if concept is not None:
+                return concept
+        return None
+
+    def _component(self, component: dict[str, Any], system: str, code: str, stack: tuple[str, ...]) -> Concept | None:
+        concept: Concept | None = None
+        for url in component.get("valueSet") or []:
+            nested = self.sources.value_set(url)
+            if nested is None:
+                raise UnknownValueSet(f"ValueSet {url} (imported by {stack[-1]}) is not known to this server")
+            concept = self.find(nested, system, code, stack)
+            if concept is None:
+                return None
+        own = component.get("system")
+        if not isinstance(own, str):
+            return concept
+        if own != system:
+            return None
+        if "concept" in component:
+            found = Expander(self.sources)._enumerated(
+                {"concept": [c for c in component["concept"] if isinstance(c, dict) and c.get("code") == code]},
+                system, component.get("version"), self.sources.code_system(system), None)
+            return next(iter(found.values()), None)
+        view = self.sources.code_system(system)
+        if view is None:
+            raise CannotExpand(f"CodeSystem {system} (in {stack[-1]}) is not known to this server")
+        filters = component.get("filter") or []
+        if not filters:
+            return view.concept(code)
+        matches = view.filtered([*filters, _code_filter(code)], None, 1)
+        return matches[0] if matches else None
