@@ -55,7 +55,8 @@ VALUE_SETS = [
                             "exclude": [{"system": ANIMALS, "filter": [{"property": "concept", "op": "is-a",
                                                                         "value": "bird"}]}]}),
     value_set("nested", {"include": [{"valueSet": [VS + "mammals", VS + "dog-eagle"]}]}),
-    value_set("pets", {"include": [{"system": ANIMALS, "concept": [{"code": "dog"}, {"code": "cat", "display": "Kitty"}]}]}),
+    value_set("pets", {"include": [{"system": ANIMALS,
+                                    "concept": [{"code": "dog"}, {"code": "cat", "display": "Kitty"}]}]}),
 ]
 
 CONCEPT_MAP: dict[str, Any] = {

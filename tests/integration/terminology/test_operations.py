@@ -144,7 +144,8 @@ def test_operation_definitions_served_and_listed(tx: httpx.Client) -> None:
     assert (body["resourceType"], body["url"], body["code"]) == (
         "OperationDefinition", "http://hl7.org/fhir/OperationDefinition/ValueSet-expand", "expand")
     operations = tx.get("/metadata").json()["rest"][0]["resource"][0]["operation"]
-    assert {"name": "subsumes", "definition": "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes"} in operations
+    subsumes = {"name": "subsumes", "definition": "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes"}
+    assert subsumes in operations
     for name in ("ValueSet-validate-code", "CodeSystem-lookup", "CodeSystem-validate-code", "ConceptMap-translate"):
         assert tx.get(f"/OperationDefinition/{name}").json()["id"] == name
 
