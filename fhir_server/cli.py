@@ -7,6 +7,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import smart_auth
 from .config import Settings, load_settings
@@ -137,6 +138,36 @@ def _resolve_url(args: argparse.Namespace) -> str:
     return resolve_database_url(settings.database_url, settings.data_dir)
 
 
+def _terminology_load(args: argparse.Namespace) -> int:
+    """Load a large code system (CSV or FHIR CodeSystem JSON) into PostgreSQL; exit 2 if it cannot be."""
+    from .db import migrate
+    from .terminology.loadfile import LoadError, load_file
+
+    url = _resolve_url(args)
+    migrate(url)
+    try:
+        loaded = load_file(url, args.file, args.url, args.version, args.name)
+    except LoadError as exc:
+        print(f"error: {exc}")
+        return 2
+    print(f"loaded {loaded.concepts:,} concepts of {loaded.url}" + (f" version {loaded.version}" if loaded.version
+                                                                     else ""))
+    print("Running servers see it in search :below/:above after their next terminology operation or restart.")
+    return 0
+
+
+def _add_terminology_commands(commands: Any) -> None:
+    terminology = commands.add_parser("terminology", help="large code systems held in PostgreSQL")
+    sub = terminology.add_subparsers(dest="terminology_command", required=True)
+    load = sub.add_parser("load", help="load a code system from CSV (code,display,parents,...) or CodeSystem JSON")
+    load.add_argument("file", type=Path, help="a .csv file or a FHIR CodeSystem .json file")
+    load.add_argument("--url", help="the code system's canonical url (required for CSV)")
+    load.add_argument("--version", help="the code system version")
+    load.add_argument("--name", help="the code system name (CSV)")
+    _add_database_options(load)
+    load.set_defaults(handler=_terminology_load)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fhir-server", description="FHIR R4 server on PostgreSQL")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -165,6 +196,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=_audit_verify)
     smart_auth.add_commands(commands, _add_database_options, _resolve_url)
     conformance_cli.add_commands(commands)
+    _add_terminology_commands(commands)
     return parser
 
 
