@@ -121,8 +121,9 @@ def _check_value_sets(folder: Path, out: Loaded, max_expansion: int, loaded: fro
     failed = True
     while failed:
         failed = False
+        dropped: set[str] = set()
         for name, resource in list(out.resources):
-            if resource["resourceType"] != "ValueSet":
+            if resource["resourceType"] != "ValueSet" or name in dropped:
                 continue
             try:
                 Expander(sources, max_expansion).expand(resource)
@@ -130,6 +131,7 @@ def _check_value_sets(folder: Path, out: Loaded, max_expansion: int, loaded: fro
                 out.problems.append(f"{folder / name}: ValueSet {resource['url']}: {exc.message}")
                 _apply([(n, r) for n, r in out.resources if n == name], add=False)  # the whole file goes
                 out.resources = [(n, r) for n, r in out.resources if n != name]
+                dropped.add(name)
                 failed = True
 
 
