@@ -18,6 +18,8 @@ __all__ = ["SystemView", "CodeSystemView", "text_matches", "INACTIVE_STATUSES"]
 
 INACTIVE_STATUSES = frozenset({"retired", "inactive", "deprecated"})
 HIERARCHY_PROPERTIES = frozenset({"concept", "code"})
+# Concept properties naming a parent: R4's ``parent``, and ``subsumedBy`` as HL7 Terminology (THO) writes it.
+PARENT_PROPERTIES = frozenset({"parent", "subsumedBy"})
 
 
 class SystemView(Protocol):
@@ -92,7 +94,7 @@ class CodeSystemView:
         self.by_code[code] = Concept(self.url, code, item.get("display"), self.version, _inactive(props), abstract,
                                      tuple(item.get("designation") or ()), tuple(props))
         parents = [parent] if parent else []
-        parents += [p["valueCode"] for p in props if p.get("code") == "parent" and isinstance(p.get("valueCode"), str)]
+        parents += [p["valueCode"] for p in props if p.get("code") in PARENT_PROPERTIES and isinstance(p.get("valueCode"), str)]
         for child in (p["valueCode"] for p in props if p.get("code") == "child" and "valueCode" in p):
             self._link(code, child)
         for up in parents:

@@ -68,7 +68,7 @@ def _csv_rows(path: Path) -> Iterator[Row]:
 
 def _json_rows(view: CodeSystemView) -> Iterator[Row]:
     for code, concept in view.by_code.items():
-        properties = [p for p in concept.properties if p.get("code") not in ("parent", "child")]
+        properties = [p for p in concept.properties if p.get("code") not in ("parent", "child", "subsumedBy")]
         yield (code, concept.display, view.parents(code), concept.inactive, properties,
                list(concept.designations))
 

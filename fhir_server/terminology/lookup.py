@@ -44,7 +44,7 @@ def lookup(view: SystemView, name: str, code: str, wanted: list[str], language: 
     if concept.abstract:
         out.append(part("abstract", "valueBoolean", True))
     out += [_designation_part(d) for d in concept.designations]
-    properties = [p for p in concept.properties if p.get("code") not in ("parent", "child")]
+    properties = [p for p in concept.properties if p.get("code") not in ("parent", "child", "subsumedBy")]
     properties += [{"code": "parent", "valueCode": c} for c in view.parents(code)]
     properties += [{"code": "child", "valueCode": c} for c in view.children(code)]
     out += [_property_part(p) for p in properties if not wanted or p.get("code") in wanted]

@@ -103,3 +103,13 @@ def test_legacy_expand_keeps_validation_semantics() -> None:
     assert expand("http://hl7.org/fhir/ValueSet/administrative-gender") == frozenset(
         ("http://hl7.org/fhir/administrative-gender", c) for c in ("male", "female", "other", "unknown"))
     assert expand("http://example.org/not-a-value-set") is None
+
+
+def test_subsumed_by_property_is_a_parent() -> None:
+    """HL7 Terminology (THO) code systems give the hierarchy as ``subsumedBy`` properties, not nesting."""
+    view = CodeSystemView({"url": "http://example.org/tho-like", "concept": [
+        {"code": "_Group"}, {"code": "A", "property": [{"code": "subsumedBy", "valueCode": "_Group"}]},
+        {"code": "B", "property": [{"code": "subsumedBy", "valueCode": "A"}]}]})
+    assert view.children("_Group") == ["A"] and view.ancestors("B") == {"A", "_Group"}
+    assert [c.code for c in view.filtered([{"property": "concept", "op": "is-a", "value": "_Group"}], None, 10)] == [
+        "_Group", "A", "B"]
