@@ -94,7 +94,8 @@ class CodeSystemView:
         self.by_code[code] = Concept(self.url, code, item.get("display"), self.version, _inactive(props), abstract,
                                      tuple(item.get("designation") or ()), tuple(props))
         parents = [parent] if parent else []
-        parents += [p["valueCode"] for p in props if p.get("code") in PARENT_PROPERTIES and isinstance(p.get("valueCode"), str)]
+        parents += [p["valueCode"] for p in props
+                    if p.get("code") in PARENT_PROPERTIES and isinstance(p.get("valueCode"), str)]
         for child in (p["valueCode"] for p in props if p.get("code") == "child" and "valueCode" in p):
             self._link(code, child)
         for up in parents:

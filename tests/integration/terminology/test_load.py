@@ -4,6 +4,7 @@ C<i> is C<(i-1)//4>), then $lookup, $subsumes, $validate-code, $expand and searc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,20 @@ def loaded(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     return database_url
 
 
+GEN_VS = "http://example.org/fhir/ValueSet/gen-c21-but-c85"
+
+
 @pytest.fixture(scope="module")
-def gen(loaded: str) -> Iterator[httpx.Client]:
+def gen(loaded: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     from fhir_server.app import create_app
 
+    folder = tmp_path_factory.mktemp("gen-terminology")
+    (folder / "vs.json").write_text(json.dumps({
+        "resourceType": "ValueSet", "url": GEN_VS, "status": "active", "compose": {
+            "include": [{"system": GEN, "filter": [{"property": "concept", "op": "is-a", "value": "C21"}]}],
+            "exclude": [{"system": GEN, "concept": [{"code": "C85"}]}]}}))
     settings = Settings(database_url=loaded, host="127.0.0.1", port=free_port(), auth="off", pool_min=1,
-                        pool_max=8, log_level="warning")
+                        pool_max=8, log_level="warning", terminology_dir=folder)
     with serving(create_app(settings), settings) as base, httpx.Client(
             base_url=base, timeout=30, headers={"Accept": "application/fhir+json"}) as http:
         yield http
@@ -129,6 +138,9 @@ def test_below_and_above_are_sql(gen: httpx.Client) -> None:
         return sorted(e["resource"]["id"] for e in response.json().get("entry", []))
     assert ids(f"code:below={GEN}|C21") == ["o-C21", "o-C341", "o-C85"]
     assert ids(f"code:above={GEN}|C341") == ["o-C1", "o-C21", "o-C341", "o-C85"]  # C341 < C85 < C21 < C5 < C1 < C0
+    # A value set over the loaded system, from the terminology/ folder: is-a C21, less C85 itself.
+    assert ids(f"code:in={GEN_VS}") == ["o-C21", "o-C341"]
+    assert ids(f"code:not-in={GEN_VS}") == ["o-C1", "o-C2", "o-C85"]
 
 
 def test_bad_files_change_nothing(loaded: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
