@@ -70,13 +70,15 @@ class Tx:
 
     async def by_url(self, rtype: str, urls: set[str]) -> list[dict[str, Any]]:
         """Stored resources with these canonical urls (``url|version`` matched on version too)."""
-        if not urls:
+        policy = policy_of(self.request)
+        if not urls or not policy.allows(rtype, "s"):
+            # Without a scope on the type, stored ones are invisible; the process-wide ones remain.
             return []
         settings = self.request.app.state.settings
         bases = sorted({split_canonical(u)[0] for u in urls})
         items = [("url", ",".join(_escape(u) for u in bases)), ("_count", str(settings.max_page_size))]
         result = await search(self.conn, [rtype], items, SearchOptions(settings.public_base, 100,
-                              settings.max_page_size), access=policy_of(self.request))
+                              settings.max_page_size), access=policy)
         found = [orjson.loads(row[2]) for row in result.matches]
         for resource in found:
             self.sources.add(resource)
