@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from .errors import CannotExpand
-from .model import Concept
+from .model import Concept, objects
 
 __all__ = ["SystemView", "CodeSystemView", "text_matches", "INACTIVE_STATUSES"]
 
@@ -89,10 +89,10 @@ class CodeSystemView:
 
     def _add(self, item: dict[str, Any], parent: str | None) -> None:
         code = item["code"]
-        props = [p for p in item.get("property") or [] if isinstance(p, dict)]
+        props = list(objects(item.get("property")))
         abstract = any(p.get("code") == "notSelectable" and p.get("valueBoolean") is True for p in props)
         self.by_code[code] = Concept(self.url, code, item.get("display"), self.version, _inactive(props), abstract,
-                                     tuple(item.get("designation") or ()), tuple(props))
+                                     objects(item.get("designation")), tuple(props))
         parents = [parent] if parent else []
         parents += [p["valueCode"] for p in props
                     if p.get("code") in PARENT_PROPERTIES and isinstance(p.get("valueCode"), str)]

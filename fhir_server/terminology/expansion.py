@@ -16,7 +16,7 @@ from typing import Any
 
 from .codesystem import text_matches
 from .errors import CannotExpand, TerminologyError, TooCostly, UnknownValueSet
-from .model import Concept
+from .model import Concept, objects
 from .sources import Sources
 
 __all__ = ["Expander", "DEFAULT_LIMIT", "MAX_DEPTH"]
@@ -24,6 +24,25 @@ __all__ = ["Expander", "DEFAULT_LIMIT", "MAX_DEPTH"]
 DEFAULT_LIMIT = 10_000
 MAX_DEPTH = 16
 Found = dict[tuple[str, str], Concept]  # insertion-ordered: expansion order follows the compose
+
+
+def _check_shape(component: dict[str, Any], url: str) -> None:
+    """Wrong shapes (a filter that is not a list of objects, ...) are the definition's error, not ours."""
+    for key, kind in (("concept", dict), ("filter", dict), ("valueSet", str)):
+        value = component.get(key)
+        if value is not None and (not isinstance(value, list) or not all(isinstance(v, kind) for v in value)):
+            raise CannotExpand(f"compose {key} of {url} must be a list of {'objects' if kind is dict else 'urls'}")
+    if "system" in component and not isinstance(component["system"], str):
+        raise CannotExpand(f"compose system of {url} must be a url")
+
+
+def _components(compose: dict[str, Any], key: str, url: str) -> list[dict[str, Any]]:
+    items = compose.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise CannotExpand(f"compose.{key} of {url} must be a list of objects")
+    for item in items:
+        _check_shape(item, url)
+    return items
 
 
 def flatten_contains(contains: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -64,10 +83,10 @@ class Expander:
         if not isinstance(compose, dict):
             return self._stored_expansion(value_set, url, text)
         found: Found = {}
-        for component in compose.get("include") or []:
+        for component in _components(compose, "include", url):
             found.update(self._component(component, text, stack))
             self._check_size(found, url)
-        for component in compose.get("exclude") or []:
+        for component in _components(compose, "exclude", url):
             for key in self._component(component, None, stack):
                 found.pop(key, None)
         return found
@@ -80,7 +99,7 @@ class Expander:
         for item in flatten_contains(contains):
             concept = Concept(item.get("system", ""), item["code"], item.get("display"), item.get("version"),
                               bool(item.get("inactive")), bool(item.get("abstract")),
-                              tuple(item.get("designation") or ()))
+                              objects(item.get("designation")))
             if text_matches(concept, text):
                 found[concept.key] = concept
         self._check_size(found, url)
@@ -132,7 +151,7 @@ class Expander:
             concept = Concept(system, item["code"], item.get("display") or (known.display if known else None),
                               version or (known.version if known else None), bool(known and known.inactive),
                               bool(known and known.abstract),
-                              tuple(item.get("designation") or (known.designations if known else ())))
+                              objects(item.get("designation")) or (known.designations if known else ()))
             if text_matches(concept, text):
                 found[concept.key] = concept
         return found
@@ -161,10 +180,10 @@ class Membership:
         if not isinstance(compose, dict):
             found = Expander(self.sources)._stored_expansion(value_set, url, None)
             return found.get((system, code))
-        for component in compose.get("exclude") or []:
+        for component in _components(compose, "exclude", url):
             if self._component(component, system, code, stack) is not None:
                 return None
-        for component in compose.get("include") or []:
+        for component in _components(compose, "include", url):
             concept = self._component(component, system, code, stack)
             if concept is not None:
                 return concept

@@ -8,7 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Concept", "contains_item"]
+__all__ = ["Concept", "contains_item", "objects"]
+
+
+def objects(value: Any) -> tuple[dict[str, Any], ...]:
+    """The objects of a list (designations, properties) from content that may be malformed."""
+    return tuple(v for v in value if isinstance(v, dict)) if isinstance(value, list) else ()
 
 
 @dataclass(frozen=True)

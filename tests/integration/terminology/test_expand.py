@@ -110,3 +110,20 @@ def test_too_costly_and_recursive(tx: httpx.Client) -> None:
 
 def test_broken_folder_files_were_left_out(tx: httpx.Client) -> None:
     assert _outcome(tx.get("/ValueSet/$expand", params={"url": VS + "loop-a"}), 404)[0] == "not-found"
+
+
+def test_malformed_inline_value_sets_are_4xx(tx: httpx.Client) -> None:
+    """Definitions of the wrong shape are a clear OperationOutcome, never a 500."""
+    composes: list[Any] = [
+        {"include": {"system": ANIMALS}}, {"include": [{"system": ANIMALS, "filter": {"op": "is-a"}}]},
+        {"include": [{"system": ANIMALS, "filter": ["x"]}]}, {"include": [{"system": ANIMALS, "concept": "dog"}]},
+        {"include": [{"system": ANIMALS, "concept": [{"code": 5}]}], "exclude": "all"},
+        {"include": [{"valueSet": "http://x"}]}, {"include": [{"system": 7}]}, "compose",
+        {"include": [{"system": ANIMALS, "filter": [{"property": "concept", "op": "is-a"}]}]},
+    ]
+    for compose in composes:
+        inline = {"resourceType": "ValueSet", "status": "draft", "compose": compose}
+        response = tx.post("/ValueSet/$expand", headers=FHIR_JSON, json={
+            "resourceType": "Parameters", "parameter": [{"name": "valueSet", "resource": inline}]})
+        assert response.status_code in (400, 404, 422), (compose, response.text)
+        assert response.json()["resourceType"] == "OperationOutcome"
