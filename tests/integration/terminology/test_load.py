@@ -52,7 +52,7 @@ def gen(loaded: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx
             "include": [{"system": GEN, "filter": [{"property": "concept", "op": "is-a", "value": "C21"}]}],
             "exclude": [{"system": GEN, "concept": [{"code": "C85"}]}]}}))
     settings = Settings(database_url=loaded, host="127.0.0.1", port=free_port(), auth="off", pool_min=1,
-                        pool_max=8, log_level="warning", terminology_dir=folder)
+                        pool_max=8, log_level="warning", terminology_dir=folder, max_expansion=2000)
     with serving(create_app(settings), settings) as base, httpx.Client(
             base_url=base, timeout=30, headers={"Accept": "application/fhir+json"}) as http:
         yield http
@@ -110,6 +110,13 @@ def test_expand_with_hierarchy_and_text_filter(gen: httpx.Client) -> None:
         {"name": "valueSet", "resource": _value_set("is-a", "C1")}, {"name": "activeOnly", "valueBoolean": True}]})
     # is-a C1: 1 + 4 + 16 + 64 + 256 + 1024 = 1365 codes, less the inactive C7 and nothing else.
     assert response.json()["expansion"]["total"] == 1364
+    whole = {"resourceType": "ValueSet", "url": "http://example.org/whole", "status": "active",
+             "compose": {"include": [{"system": GEN}]}}
+    response = gen.post("/ValueSet/$expand", headers=FHIR_JSON, json={"resourceType": "Parameters", "parameter": [
+        {"name": "valueSet", "resource": whole}]})
+    assert response.status_code == 422 and response.json()["issue"][0] == {
+        "severity": "error", "code": "too-costly", "diagnostics": "The expansion of http://example.org/whole has more "
+        "than 2000 codes: too costly to return; narrow it with 'filter'"}
 
 
 def test_validate_code(gen: httpx.Client) -> None:
