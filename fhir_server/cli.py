@@ -61,6 +61,19 @@ def _load_profiles(settings: Settings) -> None:
     load_profiles(settings.profiles_dir, settings.profiles_strict)
 
 
+def _load_terminology(settings: Settings, url: str) -> None:
+    """The terminology/ folder, as the server has it (its value sets serve binding validation)."""
+    import psycopg
+
+    from .db import migrate
+    from .terminology.startup import load_terminology
+
+    migrate(url)
+    with psycopg.connect(url) as conn:
+        loaded = frozenset(row[0] for row in conn.execute("SELECT url FROM terminology_system"))
+    load_terminology(settings.terminology_dir, settings.terminology_strict, settings.max_expansion, loaded)
+
+
 def _load(args: argparse.Namespace) -> int:
     from .embedded import resolve_database_url
     from .exchange.load_command import run_load
@@ -68,6 +81,7 @@ def _load(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _load_profiles(settings)  # before the workers fork: they validate and index with the IGs too
     url = resolve_database_url(settings.database_url, settings.data_dir)
+    _load_terminology(settings, url)
     return run_load(url, settings.public_base, args.paths, args.workers, args.force, settings.rule_modules)
 
 
