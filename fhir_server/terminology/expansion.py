@@ -81,7 +81,7 @@ class Expander:
         stack = (*stack, url)
         compose = value_set.get("compose")
         if not isinstance(compose, dict):
-            return self._stored_expansion(value_set, url, text)
+            return self.stored_expansion(value_set, url, text)
         found: Found = {}
         for component in _components(compose, "include", url):
             found.update(self._component(component, text, stack))
@@ -91,7 +91,8 @@ class Expander:
                 found.pop(key, None)
         return found
 
-    def _stored_expansion(self, value_set: dict[str, Any], url: str, text: str | None) -> Found:
+    def stored_expansion(self, value_set: dict[str, Any], url: str, text: str | None) -> Found:
+        """A value set without compose, by its own ``expansion.contains``."""
         contains = (value_set.get("expansion") or {}).get("contains")
         if not contains:
             raise CannotExpand(f"ValueSet {url} has neither a compose nor an expansion")
@@ -130,7 +131,7 @@ class Expander:
         view = self.sources.code_system(system)
         version = component.get("version")
         if "concept" in component:
-            return self._enumerated(component, system, version, view, text)
+            return self.enumerated(component, system, version, view, text)
         if view is None:
             raise CannotExpand(f"CodeSystem {system} (in {url}) is not known to this server")
         if imported is not None and not component.get("filter"):
@@ -141,8 +142,9 @@ class Expander:
         self._check_size(concepts, url)
         return {c.key: c for c in concepts}
 
-    def _enumerated(self, component: dict[str, Any], system: str, version: str | None, view: Any,
-                    text: str | None) -> Found:
+    def enumerated(self, component: dict[str, Any], system: str, version: str | None, view: Any,
+                   text: str | None) -> Found:
+        """Listed concepts; the compose's display and designations win over the code system's."""
         found: Found = {}
         for item in component.get("concept") or []:
             if not isinstance(item, dict) or not isinstance(item.get("code"), str):
@@ -178,7 +180,7 @@ class Membership:
         stack = (*stack, url)
         compose = value_set.get("compose")
         if not isinstance(compose, dict):
-            found = Expander(self.sources)._stored_expansion(value_set, url, None)
+            found = Expander(self.sources).stored_expansion(value_set, url, None)
             return found.get((system, code))
         for component in _components(compose, "exclude", url):
             if self._component(component, system, code, stack) is not None:
@@ -204,7 +206,7 @@ class Membership:
         if own != system:
             return None
         if "concept" in component:
-            found = Expander(self.sources)._enumerated(
+            found = Expander(self.sources).enumerated(
                 {"concept": [c for c in component["concept"] if isinstance(c, dict) and c.get("code") == code]},
                 system, component.get("version"), self.sources.code_system(system), None)
             return next(iter(found.values()), None)
