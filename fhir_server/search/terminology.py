@@ -11,15 +11,19 @@ or code system the server does not hold is a 400, not an empty match.
 
 from __future__ import annotations
 
+from typing import Any
+
+from psycopg import AsyncConnection
+
 from ..errors import BadRequest, FhirError
-from ..terminology import Sources, hierarchy, value_set_codes
+from ..terminology import Expander, Sources, hierarchy, value_set_codes
 from ..terminology.sqlplan import Part, value_set_plan
 from ..terminology.store import ABOVE_SQL, BELOW_SQL, is_loaded
 from .parse import split_escaped, unescape
 from .sqlfrag import Q, fmt, ident, join
 from .types.token import codes_predicate
 
-__all__ = ["token_codes_predicate"]
+__all__ = ["token_codes_predicate", "stored_value_sets"]
 
 
 def _part_predicate(part: Part, alias: str) -> Q:
@@ -43,7 +47,16 @@ def _planned(plan: tuple[list[Part], list[Part]], alias: str) -> Q:
     return fmt("(({}) AND NOT ({}))", included, join(" OR ", [_part_predicate(p, alias) for p in plan[1]]))
 
 
-def _value_set_predicate(url: str, alias: str) -> Q:
+def _stored_codes(value_set: dict[str, Any]) -> list[tuple[str, str]]:
+    try:
+        return sorted(c.key for c in Expander(Sources()).expand(value_set))
+    except FhirError as exc:
+        raise BadRequest(f"ValueSet {value_set.get('url')} cannot be used for :in/:not-in: {exc.message}") from exc
+
+
+def _value_set_predicate(url: str, alias: str, stored: dict[str, dict[str, Any]]) -> Q:
+    if url in stored:  # a ValueSet stored in the server comes before the process-wide ones
+        return codes_predicate(list(_stored_codes(stored[url])), alias)
     try:
         codes = value_set_codes(url)
     except FhirError as exc:
@@ -54,9 +67,9 @@ def _value_set_predicate(url: str, alias: str) -> Q:
     return codes_predicate(sorted(codes, key=str), alias)
 
 
-def token_codes_predicate(raw: str, modifier: str, alias: str) -> Q:
+def token_codes_predicate(raw: str, modifier: str, alias: str, stored: dict[str, dict[str, Any]] | None = None) -> Q:
     if modifier in ("in", "not-in"):
-        return _value_set_predicate(raw, alias)
+        return _value_set_predicate(raw, alias, stored or {})
     parts = [unescape(p) for p in split_escaped(raw, "|")]
     if len(parts) != 2 or not parts[0] or not parts[1]:
         raise BadRequest(f":{modifier}={raw!r}: expected system|code")
@@ -69,3 +82,26 @@ def token_codes_predicate(raw: str, modifier: str, alias: str) -> Q:
         return fmt("({} = {} AND ({} = {} OR {} IN ({})))", ident(alias, "system"), system, ident(alias, "code"),
                    code, ident(alias, "code"), related)
     raise BadRequest(f"CodeSystem {system} is not known to this server, so :{modifier} cannot be evaluated")
+
+
+def _in_urls(items: list[tuple[str, str]]) -> set[str]:
+    urls: set[str] = set()
+    for name, value in items:
+        if name.endswith((":in", ":not-in")):
+            urls.update(unescape(v) for v in split_escaped(value, ","))
+    return urls
+
+
+async def stored_value_sets(conn: AsyncConnection[Any], items: list[tuple[str, str]], readable: bool
+                            ) -> dict[str, dict[str, Any]]:
+    """The stored ValueSets (by url) that the query's :in/:not-in name; none if the caller may not read them."""
+    urls = _in_urls(items)
+    if not urls or not readable:
+        return {}
+    cur = await conn.execute(
+        "SELECT content FROM resource WHERE resource_type = 'ValueSet' AND NOT deleted AND content->>'url' = ANY(%s)"
+        " ORDER BY last_updated DESC", [sorted(urls)])
+    found: dict[str, dict[str, Any]] = {}
+    for (content,) in await cur.fetchall():
+        found.setdefault(content["url"], content)
+    return found

@@ -165,3 +165,15 @@ def test_token_modifiers_over_folder_terminology(tx: httpx.Client) -> None:
     assert ids(f"code:below={ANIMALS}|bird") == ["obs-eagle"]
     assert ids(f"code:above={ANIMALS}|dog") == ["obs-dog"]
     assert ids(f"code:below={ANIMALS}|animal") == ["obs-cat", "obs-dog", "obs-eagle"]
+    # A ValueSet stored in the server (imports resolved process-wide): birds-below less penguin = eagle.
+    stored = {"resourceType": "ValueSet", "id": "stored-birds", "url": "http://example.org/fhir/ValueSet/stored-birds",
+              "status": "active", "compose": {"include": [{"valueSet": [VS + "birds-below"]}],
+                                              "exclude": [{"system": ANIMALS, "concept": [{"code": "penguin"}]}]}}
+    assert tx.put("/ValueSet/stored-birds", headers=FHIR_JSON, json=stored).status_code == 201
+    assert ids("code:in=http://example.org/fhir/ValueSet/stored-birds") == ["obs-eagle"]
+    assert ids(f"code:in=http://example.org/fhir/ValueSet/stored-birds,{VS}pets") == ["obs-cat", "obs-dog",
+                                                                                        "obs-eagle"]
+    unknown = tx.get("/Observation?code:in=http://example.org/fhir/ValueSet/none")
+    assert unknown.status_code == 400 and unknown.json()["issue"][0]["diagnostics"] == (
+        "ValueSet http://example.org/fhir/ValueSet/none cannot be used for :in/:not-in: "
+        "ValueSet http://example.org/fhir/ValueSet/none is not known to this server")
