@@ -50,14 +50,22 @@ from .resources import audit_routes, capability, history_routes
 from .resources import router as resource_router
 from .resources.hot_paths import HotPathMiddleware
 from .resources.operations import everything as everything_operation
+from .resources.operations import expand as expand_operation
+from .resources.operations import lookup as lookup_operation
+from .resources.operations import operation_definitions
+from .resources.operations import subsumes as subsumes_operation
+from .resources.operations import translate as translate_operation
 from .resources.operations import unsupported as unsupported_operations
 from .resources.operations import validate as validate_operation
+from .resources.operations import validate_code as validate_code_operation
 from .resources.service import ResourceService
 from .rules import load_rule_modules
 from .search import indexer
 from .search import router as search_router
 from .search.registry import search_params_for
 from .smart_auth.dependencies import bind_policy
+from .terminology.startup import load_terminology
+from .terminology.store import refresh_loaded
 
 __all__ = ["create_app", "create_app_from_env"]
 
@@ -133,6 +141,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(url, settings.pool_min, settings.pool_max, wait_timeout=settings.pool_timeout,
                       timeouts=SessionTimeouts(settings.statement_timeout, settings.idle_in_transaction_timeout))
         await db.open()
+        async with db.connection() as conn:
+            loaded = frozenset(await refresh_loaded(conn))  # code systems of `fhir-server terminology load`
+        await asyncio.to_thread(load_terminology, settings.terminology_dir, settings.terminology_strict,
+                                settings.max_expansion, loaded)
     except BaseException:
         if supervisor is not None:
             await asyncio.to_thread(supervisor.stop)
@@ -235,13 +247,15 @@ def create_app(settings: Settings) -> FastAPI:
     guarded = [Depends(bind_policy)]
     # Reads and creates first (the hot paths; their patterns cannot capture any other route's paths), then the
     # discovery and OAuth endpoints, which must precede the generic /fhir/{type}/{id} routes.
-    for router in (audit_routes.router, resource_router.hot_router):
+    # The served OperationDefinitions' literal paths precede the generic read of the hot router.
+    for router in (audit_routes.router, operation_definitions.router, resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
     app.include_router(home.router)
     for router in (exchange_router.router, export_routes.router, validate_operation.router,
-                   everything_operation.router, unsupported_operations.router, history_routes.router,
-                   search_router.router,
+                   everything_operation.router, expand_operation.router, lookup_operation.router,
+                   validate_code_operation.router, subsumes_operation.router, translate_operation.router,
+                   unsupported_operations.router, history_routes.router, search_router.router,
                    resource_router.router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     return app

@@ -85,6 +85,19 @@ def _load_profiles(settings: Settings) -> None:
     apply_write_policy(settings.required_profiles, settings.reject_unknown_profiles)
 
 
+def _load_terminology(settings: Settings, url: str) -> None:
+    """The terminology/ folder, as the server has it (its value sets serve binding validation)."""
+    import psycopg
+
+    from .db import migrate
+    from .terminology.startup import load_terminology
+
+    migrate(url)
+    with psycopg.connect(url) as conn:
+        loaded = frozenset(row[0] for row in conn.execute("SELECT url FROM terminology_system"))
+    load_terminology(settings.terminology_dir, settings.terminology_strict, settings.max_expansion, loaded)
+
+
 def _load(args: argparse.Namespace) -> int:
     from .embedded import resolve_database_url
     from .exchange.load_command import run_load
@@ -95,6 +108,7 @@ def _load(args: argparse.Namespace) -> int:
     settings = _settings(args)
     _load_profiles(settings)  # before the workers fork: they validate and index with the IGs too
     url = resolve_database_url(settings.database_url, settings.data_dir)
+    _load_terminology(settings, url)
     return run_load(url, settings.public_base, args.paths, args.workers, args.force, _audit_key(settings, True),
                     settings.rule_modules)
 
@@ -258,6 +272,36 @@ def _resolve_url(args: argparse.Namespace) -> str:
     return resolve_database_url(settings.database_url, settings.data_dir)
 
 
+def _terminology_load(args: argparse.Namespace) -> int:
+    """Load a large code system (CSV or FHIR CodeSystem JSON) into PostgreSQL; exit 2 if it cannot be."""
+    from .db import migrate
+    from .terminology.loadfile import LoadError, load_file
+
+    url = _resolve_url(args)
+    migrate(url)
+    try:
+        loaded = load_file(url, args.file, args.url, args.version, args.name)
+    except LoadError as exc:
+        print(f"error: {exc}")
+        return 2
+    print(f"loaded {loaded.concepts:,} concepts of {loaded.url}" + (f" version {loaded.version}" if loaded.version
+                                                                     else ""))
+    print("Running servers see it in search :below/:above after their next terminology operation or restart.")
+    return 0
+
+
+def _add_terminology_commands(commands: Any) -> None:
+    terminology = commands.add_parser("terminology", help="large code systems held in PostgreSQL")
+    sub = terminology.add_subparsers(dest="terminology_command", required=True)
+    load = sub.add_parser("load", help="load a code system from CSV (code,display,parents,...) or CodeSystem JSON")
+    load.add_argument("file", type=Path, help="a .csv file or a FHIR CodeSystem .json file")
+    load.add_argument("--url", help="the code system's canonical url (required for CSV)")
+    load.add_argument("--version", help="the code system version")
+    load.add_argument("--name", help="the code system name (CSV)")
+    _add_database_options(load)
+    load.set_defaults(handler=_terminology_load)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fhir-server", description="FHIR R4 server on PostgreSQL",
                                      epilog=EXIT_STATUSES, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -294,6 +338,7 @@ def _parser() -> argparse.ArgumentParser:
     _demo_commands(commands)
     smart_auth.add_commands(commands, _add_database_options, _resolve_url)
     conformance_cli.add_commands(commands)
+    _add_terminology_commands(commands)
     return parser
 
 

@@ -86,6 +86,11 @@ class Settings:
     login_window_seconds: int = 900
     login_lockout_failures: int = 20     # consecutive failures that lock the account (0: never)
     login_failure_delay: float = 1.0     # seconds each failed sign-in waits before its answer
+    # CodeSystem/ValueSet/ConceptMap JSON files loaded at start-up; strict: a broken file stops start-up.
+    terminology_dir: Path = field(default_factory=lambda: Path("terminology"))
+    terminology_strict: bool = False
+    # An $expand (or a value set of the terminology/ folder) over this many codes is too-costly.
+    max_expansion: int = 10_000
 
     @property
     def public_base(self) -> str:
@@ -109,7 +114,10 @@ class Settings:
                "FHIR_STATEMENT_TIMEOUT": str(self.statement_timeout),
                "FHIR_IDLE_IN_TRANSACTION_TIMEOUT": str(self.idle_in_transaction_timeout),
                "FHIR_EXPORT_STATEMENT_TIMEOUT": str(self.export_statement_timeout),
-               "FHIR_POOL_TIMEOUT": str(self.pool_timeout), "FHIR_SHUTDOWN_GRACE": str(self.shutdown_grace)}
+               "FHIR_POOL_TIMEOUT": str(self.pool_timeout), "FHIR_SHUTDOWN_GRACE": str(self.shutdown_grace),
+               "FHIR_TERMINOLOGY_DIR": str(self.terminology_dir),
+               "FHIR_TERMINOLOGY_STRICT": "1" if self.terminology_strict else "",
+               "FHIR_MAX_EXPANSION": str(self.max_expansion)}
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -194,4 +202,7 @@ def load_settings() -> Settings:
         login_window_seconds=_env_int("FHIR_LOGIN_WINDOW_SECONDS", 900),
         login_lockout_failures=_env_int("FHIR_LOGIN_LOCKOUT_FAILURES", 20),
         login_failure_delay=float(env.get("FHIR_LOGIN_FAILURE_DELAY") or 1.0),
+        terminology_dir=Path(env.get("FHIR_TERMINOLOGY_DIR", "terminology")),
+        terminology_strict=bool(env.get("FHIR_TERMINOLOGY_STRICT")),
+        max_expansion=_env_int("FHIR_MAX_EXPANSION", 10_000),
     )

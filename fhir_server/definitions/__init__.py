@@ -37,6 +37,7 @@ class Definitions:
     value_sets: dict[str, dict[str, Any]]
     code_systems: dict[str, dict[str, Any]]
     compartments: dict[str, dict[str, Any]]  # by compartment code (Patient, Encounter, ...)
+    operation_definitions: dict[str, dict[str, Any]] = field(default_factory=dict)  # by id (ValueSet-expand)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def structure(self, type_name: str) -> dict[str, Any] | None:
@@ -63,6 +64,7 @@ def _build() -> Definitions:
         value_sets={r["url"]: r for r in terminology if r["resourceType"] == "ValueSet"},
         code_systems={r["url"]: r for r in terminology if r["resourceType"] == "CodeSystem"},
         compartments={c["code"]: c for c in _load("compartments.json.gz")},
+        operation_definitions={o["id"]: o for o in _load("operation-definitions.json.gz")},
     )
 
 

@@ -47,6 +47,12 @@ SEARCH_PARAM_KEYS = (
     "multipleOr", "multipleAnd", "comparator", "modifier", "chain", "component",
     "xpathUsage",
 )
+CONCEPT_KEYS = ("code", "display", "designation", "property")
+# The terminology operations the server implements; their official definitions are served as-is.
+OPERATION_DEFINITIONS = (
+    "ValueSet-expand", "ValueSet-validate-code", "CodeSystem-lookup", "CodeSystem-validate-code",
+    "CodeSystem-subsumes", "ConceptMap-translate",
+)
 
 
 def fetch_package() -> Path:
@@ -66,6 +72,17 @@ def verify_checksum(tgz: Path) -> str:
     if digest != TGZ_SHA256:
         raise SystemExit(f"{tgz}: sha256 {digest} does not match the pinned {TGZ_SHA256}")
     return digest
+
+
+def read_operation_definitions(tar: tarfile.TarFile) -> list[dict[str, Any]]:
+    out = []
+    for name in OPERATION_DEFINITIONS:
+        member = tar.extractfile(f"package/OperationDefinition-{name}.json")
+        assert member is not None, name
+        definition = orjson.loads(member.read())
+        definition.pop("text", None)
+        out.append(definition)
+    return out
 
 
 def read_bundle(tar: tarfile.TarFile, name: str) -> list[dict[str, Any]]:
@@ -109,7 +126,8 @@ def compact_extension(sd: dict[str, Any]) -> dict[str, Any]:
 def compact_concepts(concepts: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for concept in concepts:
-        item: dict[str, Any] = {k: concept[k] for k in ("code", "display") if k in concept}
+        # display, designation and property serve $lookup, $expand and the property filters.
+        item: dict[str, Any] = {k: concept[k] for k in CONCEPT_KEYS if k in concept}
         if "concept" in concept:
             item["concept"] = compact_concepts(concept["concept"])
         out.append(item)
@@ -118,7 +136,7 @@ def compact_concepts(concepts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def compact_terminology(resource: dict[str, Any]) -> dict[str, Any]:
     keep = ("resourceType", "id", "url", "version", "name", "status", "content",
-            "caseSensitive", "valueSet", "hierarchyMeaning", "compose", "expansion")
+            "caseSensitive", "valueSet", "hierarchyMeaning", "property", "compose", "expansion")
     out = {k: resource[k] for k in keep if k in resource}
     if "concept" in resource:
         out["concept"] = compact_concepts(resource["concept"])
@@ -143,6 +161,7 @@ def vendor(tgz: Path) -> dict[str, Any]:
         params = read_bundle(tar, "Bundle-searchParams.json")
         terminology = read_bundle(tar, "Bundle-valuesets.json")
         extensions = read_bundle(tar, "Bundle-extensions.json")
+        operations = read_operation_definitions(tar)
     structure_definitions = [
         compact_structure_definition(r) for r in types + resources
         if r["resourceType"] == "StructureDefinition"
@@ -160,6 +179,7 @@ def vendor(tgz: Path) -> dict[str, Any]:
         "terminology.json.gz": write_gz("terminology.json.gz", [compact_terminology(r) for r in terminology]),
         "compartments.json.gz": write_gz("compartments.json.gz", compartments),
         "extensions.json.gz": write_gz("extensions.json.gz", extension_definitions),
+        "operation-definitions.json.gz": write_gz("operation-definitions.json.gz", operations),
     }
     provenance = {
         "package": PACKAGE, "version": VERSION, "license": "CC0-1.0",
@@ -169,6 +189,7 @@ def vendor(tgz: Path) -> dict[str, Any]:
             "StructureDefinition": len(structure_definitions), "SearchParameter": len(params),
             "ValueSet+CodeSystem": len(terminology), "CompartmentDefinition": len(compartments),
             "Extension definitions": len(extension_definitions),
+            "OperationDefinition": len(operations),
         },
         "files_sha256": files,
     }

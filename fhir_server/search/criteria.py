@@ -11,8 +11,9 @@ outer query (security predicates included) stays a plain conjunction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ..definitions import definitions
 from ..errors import BadRequest
@@ -36,6 +37,8 @@ class Context:
     # Access rows per type (smart_auth.policy): chains and _has only see rows the caller may read.
     visible: Callable[[str], Q | None] | None = None
     max_depth: int = MAX_CHAIN_DEPTH  # chain/_has steps (search.limits checks it first, naming the setting)
+    # ValueSets stored in the server that :in/:not-in name, by url (fetched by the search service).
+    value_sets: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def restrict(self, rtype: str, ids: Q) -> Q:
         """``ids`` of ``rtype`` narrowed to the caller's rows (a chain or _has must not reveal others)."""
@@ -204,7 +207,7 @@ def _typed(param: SearchParam, crit: Criterion, values: tuple[str, ...], rtype: 
     if modifier in ("in", "not-in", "below", "above") and param.type == "token":
         from .terminology import token_codes_predicate
 
-        pred = join(" OR ", [token_codes_predicate(unescape(v), modifier, "i") for v in values])
+        pred = join(" OR ", [token_codes_predicate(unescape(v), modifier, "i", ctx.value_sets) for v in values])
         return _ids_from(kind.TABLE, rtype, param.code, fmt("({})", pred)), modifier == "not-in"
     vc = ValueContext(name, param.targets, ctx.base, ctx.now)
     preds = [kind.predicate(v, modifier, "i", vc) for v in values]

@@ -30,6 +30,7 @@ from .parse import SearchRequest, parse_request
 from .query import Applied, Scope, build_scope, count_statement, estimate_statement, ids_statement, page_statement
 from .sort import SortColumn, sort_columns
 from .sqlfrag import Q, fmt
+from .terminology import stored_value_sets
 
 __all__ = ["find_ids", "check_type", "search", "SearchOptions", "SearchResult", "Row", "AccessRows"]
 
@@ -187,7 +188,9 @@ async def search(conn: AsyncConnection[Any], types: list[str] | None, items: lis
     visible = access.readable if access is not None and restricted else None
     if access is not None and restricted:
         per_type = {t: _both(per_type[t], access.predicate(t, "s")) for t in types}
-    ctx = Context(base=options.base, now=datetime.now(UTC), visible=visible, max_depth=options.limits.max_chain_depth)
+    readable = access is None or not restricted or access.allows("ValueSet", "r")
+    ctx = Context(base=options.base, now=datetime.now(UTC), visible=visible, max_depth=options.limits.max_chain_depth,
+                  value_sets=await stored_value_sets(conn, items, readable))
     applied = Applied()
     check_types(len(request.params), len(types), options.limits)
     scope = build_scope(types, request.params, ctx, applied, options.strict,

@@ -1,96 +1,107 @@
-"""Token ``:in``, ``:not-in``, ``:below``, ``:above`` over the vendored R4 terminology.
+"""Token ``:in``, ``:not-in``, ``:below``, ``:above`` (http://hl7.org/fhir/R4/search.html#token),
+a thin adapter over the terminology engine (``fhir_server.terminology``).
 
-http://hl7.org/fhir/R4/search.html#token (modifiers) and valueset.html#compose. ValueSets
-are expanded from their ``compose`` (enumerated concepts, whole code systems, is-a
-filters and imported value sets); code hierarchies come from CodeSystem.concept nesting.
-A ValueSet or CodeSystem the server does not hold is a 400, not an empty match.
+``:in``/``:not-in`` match the (system, code) pairs of the expanded value set (a value set over a
+code system held in PostgreSQL becomes SQL instead: ``terminology.sqlplan``); ``:below``/
+``:above`` match the code and its descendants/ancestors. For a code system held in memory the
+hierarchy is expanded here; for one loaded into PostgreSQL (``fhir-server terminology load``)
+it is a recursive subquery over ``terminology_concept`` (no expansion in Python). A value set
+or code system the server does not hold is a 400, not an empty match.
 """
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
-from ..definitions import definitions
-from ..errors import BadRequest
+from psycopg import AsyncConnection
+
+from ..errors import BadRequest, FhirError
+from ..terminology import Expander, Sources, hierarchy, value_set_codes
+from ..terminology.sqlplan import Part, value_set_plan
+from ..terminology.store import ABOVE_SQL, BELOW_SQL, is_loaded
 from .parse import split_escaped, unescape
-from .sqlfrag import Q, fmt, ident
+from .sqlfrag import Q, fmt, ident, join
 from .types.token import codes_predicate
 
-__all__ = ["token_codes_predicate", "expand", "descendants", "ancestors"]
-
-MAX_DEPTH = 8
+__all__ = ["token_codes_predicate", "stored_value_sets"]
 
 
-def _walk(concepts: list[dict[str, Any]], parents: tuple[str, ...], out: dict[str, tuple[str, ...]]) -> None:
-    for concept in concepts:
-        out[concept["code"]] = parents
-        _walk(concept.get("concept") or [], (*parents, concept["code"]), out)
+def _part_predicate(part: Part, alias: str) -> Q:
+    system = fmt("{} = {}", ident(alias, "system"), part.system)
+    if part.codes is not None:
+        return fmt("({} AND {} = ANY({}))", system, ident(alias, "code"), list(part.codes))
+    if part.root is None:
+        return fmt("({})", system)
+    below = fmt(BELOW_SQL, part.system, part.root, part.system)
+    if part.include_root:
+        return fmt("({} AND ({} = {} OR {} IN ({})))", system, ident(alias, "code"), part.root,
+                   ident(alias, "code"), below)
+    return fmt("({} AND {} IN ({}))", system, ident(alias, "code"), below)
 
 
-@cache
-def _hierarchy(system: str) -> dict[str, tuple[str, ...]]:
-    """code -> ancestor codes, for a CodeSystem the server holds."""
-    cs = definitions().code_systems.get(system)
-    if cs is None:
-        return {}
-    out: dict[str, tuple[str, ...]] = {}
-    _walk(cs.get("concept") or [], (), out)
-    return out
+def _planned(plan: tuple[list[Part], list[Part]], alias: str) -> Q:
+    """A value set over a PostgreSQL-held code system, as SQL (terminology.sqlplan)."""
+    included = join(" OR ", [_part_predicate(p, alias) for p in plan[0]]) if plan[0] else fmt("false")
+    if not plan[1]:
+        return fmt("({})", included)
+    return fmt("(({}) AND NOT ({}))", included, join(" OR ", [_part_predicate(p, alias) for p in plan[1]]))
 
 
-def descendants(system: str, code: str) -> list[str]:
-    return [c for c, parents in _hierarchy(system).items() if c == code or code in parents]
+def _stored_codes(value_set: dict[str, Any]) -> list[tuple[str, str]]:
+    try:
+        return sorted(c.key for c in Expander(Sources()).expand(value_set))
+    except FhirError as exc:
+        raise BadRequest(f"ValueSet {value_set.get('url')} cannot be used for :in/:not-in: {exc.message}") from exc
 
 
-def ancestors(system: str, code: str) -> list[str]:
-    return [code, *_hierarchy(system).get(code, ())]
+def _value_set_predicate(url: str, alias: str, stored: dict[str, dict[str, Any]]) -> Q:
+    if url in stored:  # a ValueSet stored in the server comes before the process-wide ones
+        return codes_predicate(list(_stored_codes(stored[url])), alias)
+    try:
+        codes = value_set_codes(url)
+    except FhirError as exc:
+        plan = value_set_plan(Sources().value_set(url))
+        if plan is None:
+            raise BadRequest(f"ValueSet {url} cannot be used for :in/:not-in: {exc.message}") from exc
+        return _planned(plan, alias)
+    return codes_predicate(sorted(codes, key=str), alias)
 
 
-def _include(item: dict[str, Any], depth: int) -> set[tuple[str | None, str]]:
-    system = item.get("system")
-    codes: set[tuple[str | None, str]] = set()
-    if item.get("concept"):
-        codes |= {(system, c["code"]) for c in item["concept"]}
-    elif system and item.get("filter"):
-        for flt in item["filter"]:
-            if flt.get("op") in ("is-a", "descendent-of"):
-                codes |= {(system, c) for c in descendants(system, flt.get("value", ""))
-                          if flt["op"] == "is-a" or c != flt.get("value")}
-    elif system:
-        codes |= {(system, c) for c in _hierarchy(system)}
-    for vs_url in item.get("valueSet") or ():
-        codes |= expand(vs_url, depth + 1)
-    return codes
-
-
-@cache
-def expand(url: str, depth: int = 0) -> frozenset[tuple[str | None, str]]:
-    url = url.split("|")[0]
-    vs = definitions().value_sets.get(url)
-    if vs is None or depth > MAX_DEPTH:
-        raise BadRequest(f"ValueSet {url} is not known to this server")
-    compose = vs.get("compose") or {}
-    included: set[tuple[str | None, str]] = set()
-    for item in compose.get("include") or ():
-        included |= _include(item, depth)
-    for item in compose.get("exclude") or ():
-        included -= _include(item, depth)
-    contains = (vs.get("expansion") or {}).get("contains") or ()
-    included |= {(c.get("system"), c["code"]) for c in contains if "code" in c}
-    return frozenset(included)
-
-
-def token_codes_predicate(raw: str, modifier: str, alias: str) -> Q:
+def token_codes_predicate(raw: str, modifier: str, alias: str, stored: dict[str, dict[str, Any]] | None = None) -> Q:
     if modifier in ("in", "not-in"):
-        return codes_predicate(sorted(expand(raw), key=str), alias)
+        return _value_set_predicate(raw, alias, stored or {})
     parts = [unescape(p) for p in split_escaped(raw, "|")]
     if len(parts) != 2 or not parts[0] or not parts[1]:
         raise BadRequest(f":{modifier}={raw!r}: expected system|code")
     system, code = parts
-    if system not in definitions().code_systems:
-        raise BadRequest(f"CodeSystem {system} is not known to this server, so :{modifier} cannot be evaluated")
-    codes = descendants(system, code) if modifier == "below" else ancestors(system, code)
-    return fmt("({} = {} AND {} = ANY({}))", ident(alias, "system"), system, ident(alias, "code"), codes or [code])
+    codes = hierarchy(system, code, modifier == "below")
+    if codes is not None:
+        return fmt("({} = {} AND {} = ANY({}))", ident(alias, "system"), system, ident(alias, "code"), codes)
+    if is_loaded(system):
+        related = fmt(BELOW_SQL if modifier == "below" else ABOVE_SQL, system, code, system)
+        return fmt("({} = {} AND ({} = {} OR {} IN ({})))", ident(alias, "system"), system, ident(alias, "code"),
+                   code, ident(alias, "code"), related)
+    raise BadRequest(f"CodeSystem {system} is not known to this server, so :{modifier} cannot be evaluated")
 
 
+def _in_urls(items: list[tuple[str, str]]) -> set[str]:
+    urls: set[str] = set()
+    for name, value in items:
+        if name.endswith((":in", ":not-in")):
+            urls.update(unescape(v) for v in split_escaped(value, ","))
+    return urls
+
+
+async def stored_value_sets(conn: AsyncConnection[Any], items: list[tuple[str, str]], readable: bool
+                            ) -> dict[str, dict[str, Any]]:
+    """The stored ValueSets (by url) that the query's :in/:not-in name; none if the caller may not read them."""
+    urls = _in_urls(items)
+    if not urls or not readable:
+        return {}
+    cur = await conn.execute(
+        "SELECT content FROM resource WHERE resource_type = 'ValueSet' AND NOT deleted AND content->>'url' = ANY(%s)"
+        " ORDER BY last_updated DESC", [sorted(urls)])
+    found: dict[str, dict[str, Any]] = {}
+    for (content,) in await cur.fetchall():
+        found.setdefault(content["url"], content)
+    return found

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Operation", "register", "registered", "for_type", "system_level", "find"]
+__all__ = ["OPERATION_DEFINITION", "Operation", "register", "registered", "for_type", "system_level", "find"]
 
 ALL_TYPES = None  # ``types=ALL_TYPES``: every resource type
+
+
+OPERATION_DEFINITION = "http://hl7.org/fhir/OperationDefinition"  # the official definitions' base
 
 
 @dataclass(frozen=True)
