@@ -26,7 +26,7 @@ import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -43,6 +43,7 @@ VENV = Path(sys.executable).parent.parent
 ILLUSTRATIONS = ("PASTE_CODE", "$TOKEN", "@dbhost", "createdb ")
 DEFAULT_ROOT = "http://127.0.0.1:8080"
 SHELL = ("printf", "echo", "cat")  # writing an input file in the scratch directory
+AUDIT_KEY = "readme-test-audit-key-0123456789abcdef"  # 32+ characters, as FHIR_AUDIT_KEY wants
 
 
 def _words(line: str) -> list[str]:
@@ -108,17 +109,22 @@ COMMANDS = readme_commands(README.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
-def demo_database(database_url: str) -> str:
-    """The database as `make serve` leaves it: demo data, demo users and app."""
-    assert main(["demo", "load", "--database-url", database_url]) == 0
-    return database_url
+def demo_database(database_url: str) -> Iterator[str]:
+    """The database as `make serve` leaves it: demo data, demo users and app. The audit key is
+    one for the server, the demo load and the README's commands alike (as `data/audit.key` is
+    for a clone), so `audit verify` checks what they wrote."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FHIR_AUDIT_KEY", AUDIT_KEY)
+        assert main(["demo", "load", "--database-url", database_url]) == 0
+        yield database_url
 
 
 @pytest.fixture(scope="module")
 def server_root(demo_database: str, server_settings: Settings) -> Iterator[str]:
     from fhir_server.app import create_app
 
-    with serving(create_app(server_settings), server_settings) as base:
+    settings = replace(server_settings, audit_key=AUDIT_KEY)
+    with serving(create_app(settings), settings) as base:
         yield base.removesuffix("/fhir")
 
 
@@ -127,6 +133,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A directory like a clone's root: `.venv/bin/fhir-server` resolves to this virtualenv."""
     folder = tmp_path_factory.mktemp("readme")
     (folder / ".venv").symlink_to(VENV)
+    (folder / "tests").symlink_to(REPO / "tests")  # as in a clone: the README's example rule module
     return folder
 
 
@@ -142,7 +149,8 @@ def test_the_readme_has_commands_of_every_kind() -> None:
 
 
 def test_every_readme_command_works_verbatim(demo_database: str, server_root: str, scratch: Path) -> None:
-    env = {**os.environ, "FHIR_DATABASE_URL": demo_database, "FHIR_DATA_DIR": str(scratch / "pg")}
+    env = {**os.environ, "FHIR_DATABASE_URL": demo_database, "FHIR_DATA_DIR": str(scratch / "pg"),
+           "FHIR_AUDIT_KEY": AUDIT_KEY}
     failures = []
     for command in COMMANDS:
         if command.kind in ("fhir-server", "shell"):
