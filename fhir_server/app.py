@@ -49,6 +49,7 @@ from .request_id import RequestIdMiddleware
 from .resources import audit_routes, capability, history_routes
 from .resources import router as resource_router
 from .resources.hot_paths import HotPathMiddleware
+from .resources.operations import docref as docref_operation
 from .resources.operations import everything as everything_operation
 from .resources.operations import expand as expand_operation
 from .resources.operations import lookup as lookup_operation
@@ -253,7 +254,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(smart_auth.router)
     app.include_router(home.router)
     for router in (exchange_router.router, export_routes.router, validate_operation.router,
-                   everything_operation.router, expand_operation.router, lookup_operation.router,
+                   everything_operation.router, docref_operation.router, expand_operation.router,
+                   lookup_operation.router,
                    validate_code_operation.router, subsumes_operation.router, translate_operation.router,
                    unsupported_operations.router, history_routes.router, search_router.router,
                    resource_router.router):
