@@ -44,6 +44,7 @@ from .resources.operations import everything as everything_operation
 from .resources.operations import validate as validate_operation
 from .resources.service import ResourceService
 from .rules import load_rule_modules
+from .scheduling import routes as scheduling_routes
 from .search import indexer
 from .search import router as search_router
 from .search.registry import search_params_for
@@ -142,7 +143,8 @@ def _capability_bytes(settings: Settings) -> bytes:
     security = smart_auth.security_component(settings.public_base) if settings.auth == "on" else None
     return capability.build_capability_statement(
         settings.public_base, _software_version(), search_params_for,
-        [*validate_operation.CAPABILITY_ENTRIES, everything_operation.CAPABILITY_ENTRY], security)
+        [*validate_operation.CAPABILITY_ENTRIES, everything_operation.CAPABILITY_ENTRY], security,
+        scheduling_routes.CAPABILITY_ENTRIES)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -178,7 +180,8 @@ def create_app(settings: Settings) -> FastAPI:
     guarded = [Depends(bind_policy)]
     # Reads and creates first (the hot paths; their patterns cannot capture any other route's paths), then the
     # discovery and OAuth endpoints, which must precede the generic /fhir/{type}/{id} routes.
-    for router in (audit_routes.router, resource_router.hot_router):
+    # The scheduling routes serve fixed OperationDefinition/SearchParameter ids the hot read would take.
+    for router in (audit_routes.router, scheduling_routes.router, resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
     for router in (exchange_router.router, export_routes.router, validate_operation.router,

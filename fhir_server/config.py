@@ -44,6 +44,11 @@ class Settings:
     # IG packages (.tgz) loaded at start-up; strict: a package that cannot be used stops start-up.
     profiles_dir: Path = field(default_factory=lambda: Path("profiles"))
     profiles_strict: bool = False
+    # Scheduling (fhir_server/scheduling/): the hospital's time zone for availability (IANA name),
+    # how long an Appointment/$hold holds its Slot, how long $book answers are kept per Idempotency-Key.
+    timezone: str = "UTC"
+    hold_minutes: int = 10
+    idempotency_hours: int = 24
 
     @property
     def public_base(self) -> str:
@@ -57,7 +62,9 @@ class Settings:
                "FHIR_DEFAULT_PAGE_SIZE": str(self.default_page_size), "FHIR_MAX_PAGE_SIZE": str(self.max_page_size),
                "FHIR_AUTH": self.auth, "FHIR_LOG_LEVEL": self.log_level, "FHIR_DEMO": "1" if self.demo else "",
                "FHIR_RULE_MODULES": ",".join(self.rule_modules),
-               "FHIR_PROFILES_DIR": str(self.profiles_dir), "FHIR_PROFILES_STRICT": "1" if self.profiles_strict else ""}
+               "FHIR_PROFILES_DIR": str(self.profiles_dir), "FHIR_PROFILES_STRICT": "1" if self.profiles_strict else "",
+               "FHIR_TIMEZONE": self.timezone, "FHIR_HOLD_MINUTES": str(self.hold_minutes),
+               "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours)}
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -94,4 +101,7 @@ def load_settings() -> Settings:
         key_passphrase=env.get("FHIR_KEY_PASSPHRASE") or None,
         profiles_dir=Path(env.get("FHIR_PROFILES_DIR", "profiles")),
         profiles_strict=bool(env.get("FHIR_PROFILES_STRICT")),
+        timezone=env.get("FHIR_TIMEZONE") or "UTC",
+        hold_minutes=_env_int("FHIR_HOLD_MINUTES", 10),
+        idempotency_hours=max(24, _env_int("FHIR_IDEMPOTENCY_HOURS", 24)),
     )

@@ -42,11 +42,15 @@ def _resource_entry(rtype: str, search_params: SearchParamsFor,
 
 
 def build_capability_statement(base: str, software_version: str, search_params: SearchParamsFor,
-                               operations: list[dict[str, str]], security: dict[str, Any] | None) -> bytes:
-    """``security``: ``rest.security`` (SMART on FHIR); None means authorization is switched off."""
+                               operations: list[dict[str, str]], security: dict[str, Any] | None,
+                               type_operations: dict[str, list[dict[str, str]]] | None = None) -> bytes:
+    """``security``: ``rest.security`` (SMART on FHIR); None means authorization is switched off.
+    ``type_operations``: operations of one resource type only (after those of every type)."""
+    by_type = type_operations or {}
     rest: dict[str, Any] = {
         "mode": "server",
-        "resource": [_resource_entry(t, search_params, operations) for t in sorted(definitions().resource_types)],
+        "resource": [_resource_entry(t, search_params, [*operations, *by_type.get(t, [])])
+                     for t in sorted(definitions().resource_types)],
         "interaction": [{"code": code} for code in SYSTEM_INTERACTIONS],
     }
     if security is not None:

@@ -27,6 +27,7 @@ from ..rules.context import writer
 from ..search import indexer
 from .access import is_administrator
 from .model import Booking, booking_of, check_appointment, check_transition, holds_time, reference_id, slot_range
+from .search_parameters import register_search_parameters
 
 __all__ = ["HOLD_EXPIRES", "guard_appointment", "guard_slot"]
 
@@ -230,6 +231,7 @@ async def guard_slot(conn: AsyncConnection[Any], change: Change) -> None:
                        " during = EXCLUDED.during", (change.id, schedule[1], start, end))
 
 
+register_search_parameters()  # the end parameters are indexed wherever these rules run
 register("Appointment", guard_appointment, order=50, name="scheduling.appointment")
 register("Slot", guard_slot, order=50, name="scheduling.slot",
          conflicts={"scheduling_slot_overlap": "The Slot overlaps another Slot of the same Schedule"})
