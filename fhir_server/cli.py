@@ -11,6 +11,7 @@ from pathlib import Path
 from . import smart_auth
 from .config import Settings, load_settings
 from .conformance import cli as conformance_cli
+from .scheduling import cli as scheduling_cli
 
 __all__ = ["main"]
 
@@ -165,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     verify.set_defaults(handler=_audit_verify)
     smart_auth.add_commands(commands, _add_database_options, _resolve_url)
     conformance_cli.add_commands(commands)
+    scheduling_cli.add_commands(commands, _add_database_options, _resolve_url)
     return parser
 
 

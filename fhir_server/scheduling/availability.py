@@ -70,7 +70,8 @@ def _blocked(resource: Mapping[str, Any]) -> list[tuple[datetime, datetime]]:
         during = entry.get("during") or {}
         start = parse_fhir_datetime_range(during["start"], "notAvailable.during.start")[0] \
             if "start" in during else datetime.min.replace(tzinfo=UTC)
-        end = parse_fhir_datetime_range(during["end"], "notAvailable.during.end")[1] \
+        # An instant ends there; a date (or month, year) ends with its last moment.
+        end = parse_fhir_datetime_range(during["end"], "notAvailable.during.end")["T" not in during["end"]] \
             if "end" in during else datetime.max.replace(tzinfo=UTC)
         periods.append((start, end))
     return periods
@@ -101,8 +102,10 @@ def slot_times(resource: Mapping[str, Any], first: date, last: date, zone: str,
                 begin, finish = _local(clock.date(), clock.time(), tz), _local((clock + step).date(),
                                                                               (clock + step).time(), tz)
                 clock += step
-                if begin is None or finish is None or finish <= begin:
+                if begin is None:  # a start inside the spring-forward gap: no such local time, no slot
                     continue
+                if finish is None or finish <= begin:  # the end falls in the gap: the slot keeps its length
+                    finish = (begin.astimezone(UTC) + step).astimezone(tz)
                 if not any(begin < b_end and finish > b_start for b_start, b_end in blocked):
                     yield begin.astimezone(UTC), finish.astimezone(UTC)
         day += timedelta(days=1)

@@ -26,6 +26,7 @@ from ..rules import Change, register
 from ..rules.context import writer
 from ..search import indexer
 from .access import is_administrator
+from .availability import check_availability
 from .model import Booking, booking_of, check_appointment, check_transition, holds_time, reference_id, slot_range
 from .search_parameters import register_search_parameters
 
@@ -231,7 +232,15 @@ async def guard_slot(conn: AsyncConnection[Any], change: Change) -> None:
                        " during = EXCLUDED.during", (change.id, schedule[1], start, end))
 
 
+async def guard_availability(conn: AsyncConnection[Any], change: Change) -> None:
+    """Availability that overlaps itself on one weekday is refused (422): it cannot give Slots."""
+    if change.new is not None:
+        check_availability(change.new)
+
+
 register_search_parameters()  # the end parameters are indexed wherever these rules run
 register("Appointment", guard_appointment, order=50, name="scheduling.appointment")
 register("Slot", guard_slot, order=50, name="scheduling.slot",
          conflicts={"scheduling_slot_overlap": "The Slot overlaps another Slot of the same Schedule"})
+register("PractitionerRole", guard_availability, order=50, name="scheduling.availability")
+register("HealthcareService", guard_availability, order=50, name="scheduling.availability")
