@@ -66,7 +66,7 @@ async def _responses(writes: Writes, appointment: dict[str, Any]) -> None:
         await writes.create("AppointmentResponse", {
             "resourceType": "AppointmentResponse", "appointment": {"reference": f"Appointment/{appointment['id']}"},
             "start": appointment["start"], "end": appointment["end"], "actor": {"reference": actor["reference"]},
-            "participantStatus": "accepted"})
+            "participantStatus": "accepted"}, on_behalf=True)
 
 
 async def book(writes: Writes, appointment: dict[str, Any]) -> dict[str, Any]:
