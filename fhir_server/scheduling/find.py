@@ -53,10 +53,30 @@ def _actor(kind: str, value: str) -> str:
     return value if value.startswith(f"{kind}/") else f"{kind}/{value}"
 
 
+async def _schedules_of(conn: AsyncConnection[Any], params: Mapping[str, str]) -> list[tuple[str, str]]:
+    """``schedule`` criteria for the practitioner and location asked for. Schedules are looked up
+    here, not through a chained search, so a patient token needs no Schedule scope: their actors
+    are practitioners, roles and locations, not patient data."""
+    items = []
+    for name, kind in ACTORS.items():
+        if name not in params:
+            continue
+        actor = _actor(kind, params[name])
+        cur = await conn.execute(
+            "SELECT id FROM resource WHERE resource_type = 'Schedule' AND version_id > 0 AND NOT deleted"
+            " AND (content->'actor' @> jsonb_build_array(jsonb_build_object('reference', %s::text))"
+            " OR EXISTS (SELECT 1 FROM resource p, jsonb_array_elements(content->'actor') a"
+            "  WHERE p.resource_type = 'PractitionerRole' AND p.id = substr(a->>'reference', 18)"
+            "  AND a->>'reference' LIKE 'PractitionerRole/%%' AND p.content->'practitioner'->>'reference' = %s))",
+            (actor, actor))
+        ids = [f"Schedule/{row[0]}" for row in await cur.fetchall()]
+        items.append(("schedule", ",".join(ids) or "Schedule/-none-"))
+    return items
+
+
 def _slot_query(params: Mapping[str, str], start: datetime, end: datetime) -> list[tuple[str, str]]:
     items = [("start", f"ge{format_instant(start)}"), ("start", f"lt{format_instant(end)}"),
              ("status", "free,busy-tentative"), ("_sort", "start")]
-    items += [("schedule.actor", _actor(kind, params[name])) for name, kind in ACTORS.items() if name in params]
     items += [(code, params[name]) for name, code in FILTERS.items() if name in params]
     items += [(name, params[name]) for name in ("_count", "_cursor") if name in params]
     return items
@@ -111,7 +131,8 @@ async def find(conn: AsyncConnection[Any], params: Mapping[str, str], policy: Po
     links = [{"relation": "self", "url": f"{base}?{urlencode(list(params.items()))}"}]
     if start >= end:  # the whole window is in the past: nothing can be offered
         return {"resourceType": "Bundle", "type": "searchset", "link": links, "entry": []}
-    result = await search(conn, ["Slot"], _slot_query(params, start, end), options, extra=NOT_HELD, access=policy)
+    items = [*_slot_query(params, start, end), *await _schedules_of(conn, params)]
+    result = await search(conn, ["Slot"], items, options, extra=NOT_HELD, access=policy)
     slots = [orjson.loads(row[2]) for row in result.matches]
     schedules = await _schedules(conn, slots)
     entries = []

@@ -19,7 +19,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.errors import ExclusionViolation
 
-from ..errors import Conflict, FhirError, Unprocessable
+from ..errors import Conflict, FhirError, Forbidden, Unprocessable
 from ..fhir.datetimes import parse_instant
 from ..resources import repository
 from ..rules import Change, register
@@ -224,12 +224,43 @@ async def guard_slot(conn: AsyncConnection[Any], change: Change) -> None:
         return
     start, end = slot_range(new)
     schedule = reference_id(new.get("schedule"), "Schedule")
-    if schedule is None or not await _live(conn, "Schedule", [schedule[1]]):
+    found = await _live(conn, "Schedule", [schedule[1]]) if schedule else {}
+    if schedule is None or not found:
         raise Unprocessable(f"Slot.schedule {(new.get('schedule') or {}).get('reference')!r} is not a Schedule "
                             "known on this server")
+    if not _FOLLOWING.get():
+        await _check_manager(conn, found[schedule[1]])
     await conn.execute("INSERT INTO scheduling_slot (slot_id, schedule_id, during) VALUES (%s, %s, tstzrange(%s, %s))"
                        " ON CONFLICT (slot_id) DO UPDATE SET schedule_id = EXCLUDED.schedule_id,"
                        " during = EXCLUDED.during", (change.id, schedule[1], start, end))
+
+
+async def _check_manager(conn: AsyncConnection[Any], schedule: Mapping[str, Any] | None) -> None:
+    """A practitioner user manages only the Schedules (and their Slots) they are an actor of,
+    themselves or through one of their PractitionerRoles; administrators manage all (access.py)."""
+    policy = writer()
+    if is_administrator(policy) or schedule is None:
+        return
+    assert policy is not None
+    user = policy.access.user or ""
+    if not user.startswith("Practitioner/"):
+        return  # patients and others: their scopes alone decide
+    actors = _actors_of(schedule)
+    roles = [a.removeprefix("PractitionerRole/") for a in actors if a.startswith("PractitionerRole/")]
+    if user in actors:
+        return
+    if roles:
+        cur = await conn.execute("SELECT 1 FROM resource WHERE resource_type = 'PractitionerRole' AND id = ANY(%s)"
+                                 " AND NOT deleted AND content->'practitioner'->>'reference' = %s LIMIT 1",
+                                 (roles, user))
+        if await cur.fetchone() is not None:
+            return
+    raise Forbidden(f"{user} manages only their own Schedules and Slots")
+
+
+async def guard_schedule(conn: AsyncConnection[Any], change: Change) -> None:
+    await _check_manager(conn, change.old)
+    await _check_manager(conn, change.new)
 
 
 async def guard_availability(conn: AsyncConnection[Any], change: Change) -> None:
@@ -242,5 +273,6 @@ register_search_parameters()  # the end parameters are indexed wherever these ru
 register("Appointment", guard_appointment, order=50, name="scheduling.appointment")
 register("Slot", guard_slot, order=50, name="scheduling.slot",
          conflicts={"scheduling_slot_overlap": "The Slot overlaps another Slot of the same Schedule"})
+register("Schedule", guard_schedule, order=50, name="scheduling.schedule")
 register("PractitionerRole", guard_availability, order=50, name="scheduling.availability")
 register("HealthcareService", guard_availability, order=50, name="scheduling.availability")
