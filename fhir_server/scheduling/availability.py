@@ -31,21 +31,32 @@ def _clock(value: Any, name: str) -> time:
         raise Unprocessable(f"availableTime.{name} '{value}' is not a time (hh:mm:ss)") from exc
 
 
-def _windows(resource: Mapping[str, Any]) -> list[Window]:
+def _windows(resource: Mapping[str, Any], strict: bool = True) -> list[Window]:
+    """The weekly windows; ``strict=False`` skips (rather than refuses) unusable entries."""
     windows: list[Window] = []
     for entry in resource.get("availableTime") or []:
         days = [DAYS.index(d) for d in entry.get("daysOfWeek") or DAYS if d in DAYS]
         if entry.get("allDay"):
             start, end = time(0), None
         else:
-            if "availableStartTime" not in entry or "availableEndTime" not in entry:
-                raise Unprocessable("availableTime needs availableStartTime and availableEndTime, or allDay")
-            start, end = _clock(entry["availableStartTime"], "availableStartTime"), \
-                _clock(entry["availableEndTime"], "availableEndTime")
-            if end <= start:
-                raise Unprocessable(f"availableTime ends ({end}) before it starts ({start})")
+            try:
+                start, end = _window_clocks(entry)
+            except Unprocessable:
+                if strict:
+                    raise
+                continue
         windows.extend((day, start, end) for day in days)
     return windows
+
+
+def _window_clocks(entry: Mapping[str, Any]) -> tuple[time, time]:
+    if "availableStartTime" not in entry or "availableEndTime" not in entry:
+        raise Unprocessable("availableTime needs availableStartTime and availableEndTime, or allDay")
+    start, end = _clock(entry["availableStartTime"], "availableStartTime"), \
+        _clock(entry["availableEndTime"], "availableEndTime")
+    if end <= start:
+        raise Unprocessable(f"availableTime ends ({end}) before it starts ({start}): no Slots can be made from it")
+    return start, end
 
 
 def _minutes(clock: time | None) -> int:
@@ -53,9 +64,11 @@ def _minutes(clock: time | None) -> int:
 
 
 def check_availability(resource: Mapping[str, Any]) -> None:
-    """Refuse availableTime entries that overlap on one day of the week (422)."""
+    """Refuse availableTime entries that overlap on one day of the week (422). Entries that give no
+    window (e.g. ending before they start, as the R4 HealthcareService example does) are left to
+    $generate-slots, which refuses them: they are stored as written."""
     by_day: dict[int, list[tuple[int, int]]] = {}
-    for day, start, end in _windows(resource):
+    for day, start, end in _windows(resource, strict=False):
         by_day.setdefault(day, []).append((_minutes(start), _minutes(end)))
     for day, spans in by_day.items():
         spans.sort()
