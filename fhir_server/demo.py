@@ -9,6 +9,7 @@ from typing import Any
 
 from .errors import Gone, NotFound
 from .resources.service import ResourceService
+from .scheduling.demo import load_scheduling_demo
 
 __all__ = ["DEMO_RESOURCES", "load_demo"]
 
@@ -64,6 +65,7 @@ async def load_demo(service: ResourceService) -> int:
         except (NotFound, Gone):
             await service.update(resource["resourceType"], resource["id"], resource)
             written += 1
+    written += await load_scheduling_demo(service)  # a department whose doctors can be booked at once
     if written:
         log.info("demo data: wrote %d resources (Patient/demo-patient and friends)", written)
     return written
