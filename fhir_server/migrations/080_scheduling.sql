@@ -18,6 +18,8 @@ CREATE TABLE scheduling_busy (
         EXCLUDE USING gist (actor WITH =, during WITH &&, share WITH <>)
 );
 CREATE INDEX scheduling_busy_appointment ON scheduling_busy (appointment_id);
+-- "Is this Slot held?" ($find, Slot writes) asks by actor alone.
+CREATE INDEX scheduling_busy_actor ON scheduling_busy (actor);
 
 -- Every live Slot with its range: two Slots of one Schedule never overlap, so generating Slots
 -- twice (even concurrently) never makes duplicates. Written by the Slot write rule.
