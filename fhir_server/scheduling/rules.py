@@ -219,6 +219,10 @@ async def guard_slot(conn: AsyncConnection[Any], change: Change) -> None:
             raise Conflict(f"Slot/{change.id} is booked (an Appointment uses it): cancel or reschedule that "
                            "Appointment first; the Slot follows its bookings")
     new = change.new
+    if change.old is not None and not _FOLLOWING.get():  # nobody takes a Slot off another's Schedule
+        old_ref = reference_id(change.old.get("schedule"), "Schedule")
+        old_schedule = await _live(conn, "Schedule", [old_ref[1]]) if old_ref else {}
+        await _check_manager(conn, next(iter(old_schedule.values()), None))
     if new is None or new.get("status") == "entered-in-error":
         await conn.execute("DELETE FROM scheduling_slot WHERE slot_id = %s", (change.id,))
         return

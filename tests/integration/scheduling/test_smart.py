@@ -78,6 +78,9 @@ def test_a_practitioner_manages_only_their_own_schedule(http: dict[str, httpx.Cl
                                                 "status": "free", "start": at(14), "end": at(15)})
     assert foreign.status_code == 403
     assert diagnostics(foreign) == "Practitioner/doc-2 manages only their own Schedules and Slots"
+    _, (own, *_) = _clinic(http["doc-1"], "2031-05-04")
+    assert http["doc-2"].delete(f"/Slot/{own}").status_code == 403
+    assert http["doc-1"].get(f"/Slot/{own}").status_code == 200
     taken = http["doc-2"].post("/Schedule", json={"resourceType": "Schedule",
                                                   "actor": [{"reference": "Practitioner/doc-1"}]})
     assert taken.status_code == 403
