@@ -5,8 +5,8 @@ One transaction: the Appointment is stored ``booked`` (the Appointment write rul
 busy and PostgreSQL refuses any overlap: 409), and one AppointmentResponse (``accepted``) is
 stored per participant actor. Out: 200 with the booked Appointment.
 
-- The Appointment's ``id`` names a held Appointment (``pending``, from $hold) with the same Slots:
-  the hold is confirmed in place.
+- The Appointment's ``id`` names a held Appointment (``pending``, from $hold) with the same Slots,
+  or a stored ``proposed``/``waitlist`` one: it is booked in place.
 - The ``id`` names another live pending or booked Appointment: a reschedule. The old one is
   cancelled (``cancelationReason`` "rescheduled") and a new one booked in the same transaction;
   if the new booking fails, nothing changes.
@@ -74,7 +74,10 @@ async def book(writes: Writes, appointment: dict[str, Any]) -> dict[str, Any]:
     new_slots = _slots(appointment)
     rid = appointment.get("id")
     old = await _existing(writes, rid) if isinstance(rid, str) else None
-    if old is not None and old.get("status") == "pending" and _slots(old) == new_slots:
+    in_place = old is not None and (old.get("status") in ("proposed", "waitlist") or (
+        old.get("status") == "pending" and [r[1] for s in old.get("slot") or [] if (r := reference_id(s, "Slot"))]
+        == new_slots))
+    if old is not None and in_place:
         booked = await writes.update("Appointment", old["id"], {**_booked(appointment), "id": old["id"]})
     else:
         if old is not None:

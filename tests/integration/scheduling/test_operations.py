@@ -184,3 +184,12 @@ def test_end_search_parameter_finds_what_overlaps(client: httpx.Client) -> None:
     found = client.get("/Slot", params={"schedule": f"Schedule/{sched}", "start": f"lt{at(15)}",
                                         "end": f"gt{at(14, 30)}"}).json()
     assert sorted(e["resource"]["id"] for e in found["entry"]) == [slots[1]]
+
+
+def test_book_a_stored_proposal_in_place(client: httpx.Client) -> None:
+    doctor, _, (first, *_) = _clinic(client, (15,))
+    proposal = client.post("/Appointment", json=_booking(doctor, first, 15)).json()
+    booked = client.post("/Appointment/$book", json=proposal)
+    assert booked.status_code == 200, booked.text
+    assert (booked.json()["id"], booked.json()["status"], booked.json()["meta"]["versionId"]) == (
+        proposal["id"], "booked", "2")
