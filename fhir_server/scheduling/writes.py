@@ -62,5 +62,5 @@ class Writes:
 @asynccontextmanager
 async def unit_of_work(service: ResourceService, policy: Policy) -> AsyncIterator[Writes]:
     """One transaction: every write in it commits together or not at all."""
-    async with service.db.transaction() as conn:
+    async with service.db.transaction(pipelined=True) as conn:  # writes whose results are rarely read back
         yield Writes(service, conn, policy)
