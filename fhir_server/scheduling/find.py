@@ -6,7 +6,8 @@ Parameters: ``start`` and ``end`` (required; at most ``MAX_WINDOW_DAYS`` apart),
 Appointments, one per free Slot, soonest first, paged like any search (``next`` link with
 ``_cursor``). A Slot is offered only if it is free (or its hold expired), starts in the window and
 not in the past, and no unexpired booking row holds it: taken and held times are never offered.
-The Slots are found by the search layer (``search.service.search``) under the caller's access.
+The Slots come from one keyset-paged statement over the Slot side table (``find_query``), with
+the caller's Slot access predicate in it.
 """
 
 from __future__ import annotations
@@ -16,23 +17,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
 from psycopg import AsyncConnection
 
 from ..errors import BadRequest, Forbidden
-from ..fhir.datetimes import format_instant, parse_instant
-from ..search.service import SearchOptions, search
-from ..search.sqlfrag import fmt
+from ..fhir.datetimes import parse_instant
+from ..search.service import SearchOptions
 from ..smart_auth.policy import Policy
+from .find_query import slot_page, token_filter
 from .model import reference_id
 
 __all__ = ["find", "CAPABILITY_ENTRY", "MAX_WINDOW_DAYS"]
 
 CAPABILITY_ENTRY = {"name": "find", "definition": "http://fhir-server.example.org/OperationDefinition/Appointment-find"}
 MAX_WINDOW_DAYS = 31
-# A Slot no unexpired booking row holds (the row of a held or booked Slot is "Slot/<id>").
-NOT_HELD = fmt("NOT EXISTS (SELECT 1 FROM scheduling_busy b WHERE b.actor = 'Slot/' || r.id"
-               " AND (b.expires_at IS NULL OR b.expires_at > now()))")
 FILTERS = {"specialty": "specialty", "service-type": "service-type", "visit-type": "appointment-type"}
 ACTORS = {"practitioner": "Practitioner", "location": "Location"}
 KNOWN = {"start", "end", "patient", "_count", "_cursor", "_format", "_pretty", *FILTERS, *ACTORS}
@@ -53,11 +50,11 @@ def _actor(kind: str, value: str) -> str:
     return value if value.startswith(f"{kind}/") else f"{kind}/{value}"
 
 
-async def _schedules_of(conn: AsyncConnection[Any], params: Mapping[str, str]) -> list[tuple[str, str]]:
-    """``schedule`` criteria for the practitioner and location asked for. Schedules are looked up
-    here, not through a chained search, so a patient token needs no Schedule scope: their actors
-    are practitioners, roles and locations, not patient data."""
-    items = []
+async def _schedules_of(conn: AsyncConnection[Any], params: Mapping[str, str]) -> list[str] | None:
+    """Ids of the Schedules of the practitioner and location asked for (None: no such criterion).
+    Looked up here rather than through a chained search, so a patient token needs no Schedule scope:
+    their actors are practitioners, roles and locations, not patient data."""
+    found: set[str] | None = None
     for name, kind in ACTORS.items():
         if name not in params:
             continue
@@ -69,17 +66,18 @@ async def _schedules_of(conn: AsyncConnection[Any], params: Mapping[str, str]) -
             "  WHERE p.resource_type = 'PractitionerRole' AND p.id = substr(a->>'reference', 18)"
             "  AND a->>'reference' LIKE 'PractitionerRole/%%' AND p.content->'practitioner'->>'reference' = %s))",
             (actor, actor))
-        ids = [f"Schedule/{row[0]}" for row in await cur.fetchall()]
-        items.append(("schedule", ",".join(ids) or "Schedule/-none-"))
-    return items
+        ids = {row[0] for row in await cur.fetchall()}
+        found = ids if found is None else found & ids
+    return None if found is None else sorted(found)
 
 
-def _slot_query(params: Mapping[str, str], start: datetime, end: datetime) -> list[tuple[str, str]]:
-    items = [("start", f"ge{format_instant(start)}"), ("start", f"lt{format_instant(end)}"),
-             ("status", "free,busy-tentative"), ("_sort", "start")]
-    items += [(code, params[name]) for name, code in FILTERS.items() if name in params]
-    items += [(name, params[name]) for name in ("_count", "_cursor") if name in params]
-    return items
+def _count(params: Mapping[str, str], options: SearchOptions) -> int:
+    raw = params.get("_count")
+    if raw is None:
+        return options.default_count
+    if not raw.isdigit():
+        raise BadRequest(f"$find _count '{raw}' is not a number")
+    return min(int(raw), options.max_count)
 
 
 def _patient(params: Mapping[str, str], policy: Policy) -> str | None:
@@ -131,9 +129,11 @@ async def find(conn: AsyncConnection[Any], params: Mapping[str, str], policy: Po
     links = [{"relation": "self", "url": f"{base}?{urlencode(list(params.items()))}"}]
     if start >= end:  # the whole window is in the past: nothing can be offered
         return {"resourceType": "Bundle", "type": "searchset", "link": links, "entry": []}
-    items = [*_slot_query(params, start, end), *await _schedules_of(conn, params)]
-    result = await search(conn, ["Slot"], items, options, extra=NOT_HELD, access=policy)
-    slots = [orjson.loads(row[2]) for row in result.matches]
+    if not policy.allows("Slot", "s"):
+        raise Forbidden("$find needs a scope to search Slots (e.g. patient/Slot.rs)")
+    filters = [token_filter(name, params[name]) for name in FILTERS if name in params]
+    slots, more = await slot_page(conn, await _schedules_of(conn, params), start, end, filters,
+                                  policy.predicate("Slot", "s"), _count(params, options), params.get("_cursor"))
     schedules = await _schedules(conn, slots)
     entries = []
     for slot in slots:
@@ -141,6 +141,6 @@ async def find(conn: AsyncConnection[Any], params: Mapping[str, str], policy: Po
         entries.append({"resource": _proposal(slot, schedules.get(ref[1]) if ref else None, patient),
                         "search": {"mode": "match"}})
     kept = [(k, v) for k, v in params.items() if k != "_cursor"]
-    if result.next_cursor:
-        links.append({"relation": "next", "url": f"{base}?{urlencode([*kept, ('_cursor', result.next_cursor)])}"})
+    if more:
+        links.append({"relation": "next", "url": f"{base}?{urlencode([*kept, ('_cursor', more)])}"})
     return {"resourceType": "Bundle", "type": "searchset", "link": links, "entry": entries}
