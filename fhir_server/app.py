@@ -61,6 +61,7 @@ from .resources.operations import validate as validate_operation
 from .resources.operations import validate_code as validate_code_operation
 from .resources.service import ResourceService
 from .rules import load_rule_modules
+from .scheduling import routes as scheduling_routes
 from .search import indexer
 from .search import router as search_router
 from .search.registry import search_params_for
@@ -248,8 +249,10 @@ def create_app(settings: Settings) -> FastAPI:
     guarded = [Depends(bind_policy)]
     # Reads and creates first (the hot paths; their patterns cannot capture any other route's paths), then the
     # discovery and OAuth endpoints, which must precede the generic /fhir/{type}/{id} routes.
-    # The served OperationDefinitions' literal paths precede the generic read of the hot router.
-    for router in (audit_routes.router, operation_definitions.router, resource_router.hot_router):
+    # The served OperationDefinitions' (and scheduling's SearchParameters') literal paths precede the generic
+    # read of the hot router.
+    for router in (audit_routes.router, operation_definitions.router, scheduling_routes.router,
+                   resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
     app.include_router(home.router)

@@ -13,6 +13,7 @@ from typing import Any
 from . import smart_auth
 from .config import Settings, load_settings
 from .conformance import cli as conformance_cli
+from .scheduling import cli as scheduling_cli
 
 __all__ = ["main", "EXIT_STATUSES"]
 
@@ -339,6 +340,7 @@ def _parser() -> argparse.ArgumentParser:
     smart_auth.add_commands(commands, _add_database_options, _resolve_url)
     conformance_cli.add_commands(commands)
     _add_terminology_commands(commands)
+    scheduling_cli.add_commands(commands, _add_database_options, _resolve_url)
     return parser
 
 

@@ -91,6 +91,11 @@ class Settings:
     terminology_strict: bool = False
     # An $expand (or a value set of the terminology/ folder) over this many codes is too-costly.
     max_expansion: int = 10_000
+    # Scheduling (fhir_server/scheduling/): the hospital's time zone for availability (IANA name),
+    # how long an Appointment/$hold holds its Slot, how long $book answers are kept per Idempotency-Key.
+    timezone: str = "UTC"
+    hold_minutes: int = 10
+    idempotency_hours: int = 24
 
     @property
     def public_base(self) -> str:
@@ -117,7 +122,9 @@ class Settings:
                "FHIR_POOL_TIMEOUT": str(self.pool_timeout), "FHIR_SHUTDOWN_GRACE": str(self.shutdown_grace),
                "FHIR_TERMINOLOGY_DIR": str(self.terminology_dir),
                "FHIR_TERMINOLOGY_STRICT": "1" if self.terminology_strict else "",
-               "FHIR_MAX_EXPANSION": str(self.max_expansion)}
+               "FHIR_MAX_EXPANSION": str(self.max_expansion),
+               "FHIR_TIMEZONE": self.timezone, "FHIR_HOLD_MINUTES": str(self.hold_minutes),
+               "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours)}
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -205,4 +212,7 @@ def load_settings() -> Settings:
         terminology_dir=Path(env.get("FHIR_TERMINOLOGY_DIR", "terminology")),
         terminology_strict=bool(env.get("FHIR_TERMINOLOGY_STRICT")),
         max_expansion=_env_int("FHIR_MAX_EXPANSION", 10_000),
+        timezone=env.get("FHIR_TIMEZONE") or "UTC",
+        hold_minutes=_env_int("FHIR_HOLD_MINUTES", 10),
+        idempotency_hours=max(24, _env_int("FHIR_IDEMPOTENCY_HOURS", 24)),
     )

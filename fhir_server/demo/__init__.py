@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from ..resources.service import ResourceService
+from ..scheduling.demo import load_scheduling_demo
 from .generate import demo_resources
 
 __all__ = ["demo_resources", "demo_bundle", "load_demo"]
@@ -47,6 +48,7 @@ async def load_demo(service: ResourceService) -> int:
         if (resource["resourceType"], resource["id"]) not in present:
             await service.update(resource["resourceType"], resource["id"], resource)
             written += 1
+    written += await load_scheduling_demo(service)  # a department whose doctors can be booked at once
     if written:
         log.info("demo data: wrote %d resources (Patient/demo-patient and friends)", written)
     return written

@@ -16,6 +16,7 @@ from psycopg import AsyncConnection
 from ..definitions import definitions
 from ..errors import BadRequest, FhirError, Forbidden, Issue, MethodNotAllowed, NotFound, Unprocessable
 from ..jsonio import parse_json
+from ..rules.context import writing_as
 from ..smart_auth.policy import OPEN_POLICY, Policy
 from . import conditional, repository
 from .repository import ID_PATTERN, Indexer
@@ -90,6 +91,7 @@ async def create(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, body:
                  if_none_exist: str | None = None, rid: str | None = None,
                  policy: Policy = OPEN_POLICY) -> WriteOutcome:
     """Create (``rid``: an id chosen beforehand, as a transaction bundle does for its fullUrls)."""
+    writing_as(policy)  # rules that depend on the caller read it (rules/context.py)
     resource, warnings = await prepare_create(conn, rtype, body, policy)
     rows = policy.predicate(rtype, "c")
     if if_none_exist is not None:
@@ -154,6 +156,7 @@ async def _check_replace(conn: AsyncConnection[Any], policy: Policy, rtype: str,
 async def update(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: str, body: Any,
                  if_match: str | None = None, policy: Policy = OPEN_POLICY, chosen_id: bool = True) -> WriteOutcome:
     """Update (or update as create); ``chosen_id`` False when the server planned the id."""
+    writing_as(policy)  # rules that depend on the caller read it (rules/context.py)
     resource = check_body(check_writable(check_type(rtype)), body)
     if "id" not in resource:
         raise BadRequest("Update body has no id: it must carry the id given in the URL")
@@ -171,6 +174,7 @@ async def update(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: 
 async def conditional_update(conn: AsyncConnection[Any], indexer: Indexer, rtype: str,
                              query: list[tuple[str, str]], body: Any, if_match: str | None = None,
                              policy: Policy = OPEN_POLICY) -> WriteOutcome:
+    writing_as(policy)  # rules that depend on the caller read it (rules/context.py)
     resource = check_body(check_writable(check_type(rtype)), body)
     if "id" in resource:
         check_id(str(resource["id"]))
@@ -187,6 +191,7 @@ async def patch(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: s
                 query: list[tuple[str, str]] | None, apply: Patcher, if_match: str | None = None,
                 policy: Policy = OPEN_POLICY) -> WriteOutcome:
     """Patch by id or by search (conditional patch); ``apply`` maps old content to new."""
+    writing_as(policy)  # rules that depend on the caller read it (rules/context.py)
     check_writable(check_type(rtype))
     if rid is None:
         rid = await conditional.single_match(conn, rtype, query or [], policy.predicate(rtype, "u"))
@@ -210,6 +215,7 @@ async def delete(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: 
                  if_match: str | None = None, policy: Policy = OPEN_POLICY) -> Version | None:
     """Delete by id. A token with narrowed rows gets 404 alike for an id it cannot see and for
     one that is unknown or already deleted (deleting nothing is 200 only for unnarrowed tokens)."""
+    writing_as(policy)  # rules that depend on the caller read it (rules/context.py)
     check_writable(check_type(rtype))
     rows = policy.predicate(rtype, "d")
     if rows is not None and not (await repository.is_live(conn, rtype, rid)
@@ -221,6 +227,7 @@ async def delete(conn: AsyncConnection[Any], indexer: Indexer, rtype: str, rid: 
 async def conditional_delete(conn: AsyncConnection[Any], indexer: Indexer, rtype: str,
                              query: list[tuple[str, str]], max_matches: int,
                              policy: Policy = OPEN_POLICY) -> list[Version]:
+    writing_as(policy)  # rules that depend on the caller read it (rules/context.py)
     rows = policy.predicate(check_writable(check_type(rtype)), "d")
     ids = await conditional.matches_for_delete(conn, rtype, query, max_matches, rows)
     deleted = [await repository.delete(conn, indexer, rtype, rid) for rid in ids]

@@ -1,0 +1,1 @@
+"""Scheduling tests run on the shared server fixtures (auth off unless a module says otherwise)."""
