@@ -77,12 +77,20 @@ def test_declares_transaction_batch_and_system_export(statement: dict[str, Any])
         {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"}]
 
 
+# The operations a type serves beside $validate (which every type serves).
+TYPE_OPERATIONS = {
+    "Patient": ["everything", "export"], "Group": ["export"], "DocumentReference": ["docref"],
+    "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
+    "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
+}
+
+
 def test_operations_only_on_the_types_that_serve_them(statement: dict[str, Any]) -> None:
     declared = {r["type"]: sorted(o["name"] for o in r.get("operation", [])) for r in statement["rest"][0]["resource"]}
-    assert declared["Patient"] == ["everything", "export", "validate"]
-    assert declared["Group"] == ["export", "validate"]
-    others = {t: ops for t, ops in declared.items() if t not in ("Patient", "Group")}
-    assert len(others) == 144 and all(ops == ["validate"] for ops in others.values())
+    for rtype, names in TYPE_OPERATIONS.items():
+        assert declared[rtype] == sorted([*names, "validate"]), rtype
+    others = {t: ops for t, ops in declared.items() if t not in TYPE_OPERATIONS}
+    assert len(others) == 146 - len(TYPE_OPERATIONS) and all(ops == ["validate"] for ops in others.values())
 
 
 def test_every_declared_interaction_answers(client: httpx.Client, statement: dict[str, Any], patient_id: str) -> None:
@@ -111,7 +119,53 @@ def _operation_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> l
     if (rtype, name) == ("Group", "export"):
         gid = client.post("/Group", json={"resourceType": "Group", "type": "person", "actual": True}).json()["id"]
         return [client.get(f"/Group/{gid}/$export", headers=ASYNC)]
-    raise AssertionError(f"{rtype} declares ${name}, which this test does not know how to call")
+    calls = _terminology_calls(client, rtype, name) or _workflow_calls(client, rtype, name, pid)
+    if calls is None:
+        raise AssertionError(f"{rtype} declares ${name}, which this test does not know how to call")
+    return calls
+
+
+GENDER_VS, GENDER_CS = "http://hl7.org/fhir/ValueSet/administrative-gender", "http://hl7.org/fhir/administrative-gender"
+
+
+def _terminology_calls(client: httpx.Client, rtype: str, name: str) -> list[httpx.Response] | None:
+    """Type and instance level of each terminology operation, on a core and on a stored resource."""
+    stored = {"ValueSet": {"resourceType": "ValueSet", "status": "active", "url": "urn:walk:vs",
+                           "compose": {"include": [{"system": GENDER_CS}]}},
+              "CodeSystem": {"resourceType": "CodeSystem", "status": "active", "url": "urn:walk:cs",
+                             "content": "complete", "concept": [{"code": "a", "concept": [{"code": "b"}]}]},
+              "ConceptMap": {"resourceType": "ConceptMap", "status": "active", "url": "urn:walk:cm",
+                             "group": [{"source": "urn:walk:cs", "target": GENDER_CS,
+                                        "element": [{"code": "a", "target": [{"code": "male",
+                                                                              "equivalence": "equivalent"}]}]}]}}
+    queries = {("ValueSet", "expand"): ({"url": GENDER_VS}, {}),
+               ("ValueSet", "validate-code"): ({"url": GENDER_VS, "system": GENDER_CS, "code": "male"},
+                                               {"system": GENDER_CS, "code": "male"}),
+               ("CodeSystem", "lookup"): ({"system": GENDER_CS, "code": "male"}, {"code": "a"}),
+               ("CodeSystem", "validate-code"): ({"url": GENDER_CS, "code": "male"}, {"code": "b"}),
+               ("CodeSystem", "subsumes"): ({"system": GENDER_CS, "codeA": "male", "codeB": "male"},
+                                           {"codeA": "a", "codeB": "b"}),
+               ("ConceptMap", "translate"): ({"url": "urn:walk:cm", "system": "urn:walk:cs", "code": "a"},
+                                             {"system": "urn:walk:cs", "code": "a"})}
+    if (rtype, name) not in queries:
+        return None
+    type_query, instance_query = queries[(rtype, name)]
+    rid = client.post(f"/{rtype}", json=stored[rtype]).json()["id"]
+    if rtype == "ConceptMap":
+        client.post("/CodeSystem", json=stored["CodeSystem"])
+    return [client.get(f"/{rtype}/${name}", params=type_query),
+            client.get(f"/{rtype}/{rid}/${name}", params=instance_query)]
+
+
+def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> list[httpx.Response] | None:
+    if (rtype, name) == ("DocumentReference", "docref"):
+        return [client.get("/DocumentReference/$docref", params={"patient": pid})]
+    if (rtype, name) == ("Appointment", "find"):
+        window = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
+        return [client.get("/Appointment/$find", params=window)]
+    if rtype in ("Appointment", "Schedule"):
+        return []  # $hold/$book/$cancel/$generate-slots change bookings: tests/integration/scheduling calls them
+    return None
 
 
 def test_every_declared_operation_answers(client: httpx.Client, statement: dict[str, Any]) -> None:
@@ -146,7 +200,8 @@ def test_every_served_operation_route_is_declared(statement: dict[str, Any]) -> 
     app = create_app(Settings(database_url="postgresql://unused", auth="off"))
     served = {op for path in _paths(app.router.routes) if (op := _route_operation(path))}
     assert served == {(None, "export"), ("Patient", "export"), ("Group", "export"), ("Patient", "everything"),
-                      ("*", "validate")}
+                      ("*", "validate"), *((t, code) for t, codes in TYPE_OPERATIONS.items() for code in codes
+                                           if t not in ("Patient", "Group"))}
     rest = statement["rest"][0]
     by_type = {r["type"]: {o["name"] for o in r.get("operation", [])} for r in rest["resource"]}
     for rtype, code in served:

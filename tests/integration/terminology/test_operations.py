@@ -143,7 +143,8 @@ def test_operation_definitions_served_and_listed(tx: httpx.Client) -> None:
     body = response.json()
     assert (body["resourceType"], body["url"], body["code"]) == (
         "OperationDefinition", "http://hl7.org/fhir/OperationDefinition/ValueSet-expand", "expand")
-    operations = tx.get("/metadata").json()["rest"][0]["resource"][0]["operation"]
+    resources = tx.get("/metadata").json()["rest"][0]["resource"]
+    operations = next(r for r in resources if r["type"] == "CodeSystem")["operation"]
     subsumes = {"name": "subsumes", "definition": "http://hl7.org/fhir/OperationDefinition/CodeSystem-subsumes"}
     assert subsumes in operations
     for name in ("ValueSet-validate-code", "CodeSystem-lookup", "CodeSystem-validate-code", "ConceptMap-translate"):
