@@ -15,7 +15,7 @@ from ..audit.trail import AuditTrail, record_versions, version_record
 from ..db import Database
 from ..errors import FhirError
 from ..retry import in_transaction
-from ..rules import has_rules
+from ..rules import has_rules, load_rule_modules
 from ..smart_auth.policy import OPEN_POLICY, Policy
 from . import interactions, repository
 from .interactions import Patcher, WriteOutcome, check_type
@@ -30,6 +30,9 @@ class ResourceService:
         self.db = db
         self.indexer = indexer
         self.trail = trail  # changes are audited inside their own transaction
+        # The workflow packages' rules hold in every process that writes through the service
+        # (the server, `demo load`, `slots generate`), not only where start-up remembered them.
+        load_rule_modules()
 
     async def _audit(self, conn: Any, policy: Policy, subtype: str, versions: list[Version]) -> None:
         await record_versions(self.trail, conn, policy.access, subtype, versions)

@@ -12,8 +12,11 @@ import pytest
 
 from fhir_server.cli import main
 from fhir_server.demo import demo_resources
+from fhir_server.scheduling.demo import SCHEDULING_DEMO
 
-EXPECTED = Counter(r["resourceType"] for r in demo_resources())
+# The generated hospital and its bookable department; the department's Slots depend on the day
+# the demo is loaded (the next 14 days of weekday availability), so they are counted apart.
+EXPECTED = Counter(r["resourceType"] for r in [*demo_resources(), *SCHEDULING_DEMO])
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +26,24 @@ def loaded(database_url: str) -> str:
 
 
 def _counts(url: str) -> Counter[str]:
+    """Stored resources by type, generated Slots left out (see ``_slots``)."""
     with psycopg.connect(url) as conn:
-        rows = conn.execute("SELECT resource_type, count(*) FROM resource WHERE NOT deleted GROUP BY 1").fetchall()
+        rows = conn.execute("SELECT resource_type, count(*) FROM resource WHERE NOT deleted"
+                            " AND resource_type <> 'Slot' GROUP BY 1").fetchall()
     return Counter({r[0]: int(r[1]) for r in rows})
+
+
+def _slots(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT count(*) FROM resource WHERE resource_type = 'Slot' AND NOT deleted"
+                           " AND (content->>'start')::timestamptz < now() + interval '15 days'").fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def test_the_whole_set_is_loaded_with_the_demo_users(loaded: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert _counts(loaded) == EXPECTED
+    assert _slots(loaded) > 0
     assert main(["user", "list", "--json", "--database-url", loaded]) == 0
     out = capsys.readouterr().out
     assert '{"username": "amy", "fhir_user": "Patient/demo-patient"}' in out
@@ -42,8 +56,10 @@ def test_loading_again_writes_nothing_and_keeps_edits(loaded: str, client: httpx
     amy["telecom"] = [{"system": "email", "value": "amy@example.org"}]
     assert client.put("/Patient/demo-patient", json=amy).status_code == 200
     capsys.readouterr()
+    slots = _slots(loaded)
     assert main(["demo", "load", "--database-url", loaded]) == 0
     assert capsys.readouterr().out.startswith("demo data: wrote 0 resources (none were missing)\n")
+    assert _slots(loaded) == slots  # slot generation is idempotent
     again = client.get("/Patient/demo-patient").json()
     assert again["meta"]["versionId"] == "2" and again["telecom"] == amy["telecom"]
     assert _counts(loaded) == EXPECTED

@@ -156,7 +156,9 @@ def test_every_readme_command_works_verbatim(demo_database: str, server_root: st
         if command.kind in ("fhir-server", "shell"):
             done = _bash(command.line, scratch, env)
         elif command.kind == "curl":
-            line = command.line.replace(DEFAULT_ROOT, server_root).replace("curl ", "curl -sSf -o /dev/null ", 1)
+            # a curl whose output feeds the next step (a pipe or a file) keeps it; others discard it
+            quiet = "-sSf " if re.search(r"[|>]", command.line) else "-sSf -o /dev/null "
+            line = command.line.replace(DEFAULT_ROOT, server_root).replace("curl ", "curl " + quiet, 1)
             done = _bash(line, scratch, env)
         elif command.kind == "make":
             targets = [w for w in _words(command.line) if w != "make" and not w.startswith("-") and "=" not in w]
