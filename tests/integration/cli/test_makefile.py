@@ -3,6 +3,7 @@ the recipes as they would run on a fresh machine, nothing executed)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -10,8 +11,11 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 def _recipe(target: str, venv: Path) -> list[str]:
-    done = subprocess.run(["make", "-n", target, f"VENV={venv}"], cwd=REPO, capture_output=True, text=True,
-                          timeout=60)
+    # Run as from a shell even under `make test`: no inherited MAKEFLAGS/MAKELEVEL (a sub-make would
+    # print "Entering directory" lines around the recipe).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+    done = subprocess.run(["make", "--no-print-directory", "-n", target, f"VENV={venv}"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
 
