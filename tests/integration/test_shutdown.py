@@ -68,10 +68,12 @@ def test_sigint_while_the_database_is_down(parent: Path) -> None:
         _assert_nothing_left(server)
 
 
-def test_sigterm_with_a_request_waiting_on_a_lock(parent: Path) -> None:
+def test_sigterm_with_a_request_waiting_on_a_lock() -> None:
     """A PUT blocked behind another session's row lock is cancelled after the shutdown grace
-    (FHIR_SHUTDOWN_GRACE=1); the process ends and PostgreSQL stops (its sessions are ended)."""
-    with served(parent, env={"FHIR_SHUTDOWN_GRACE": "1"}) as server:
+    (FHIR_SHUTDOWN_GRACE=1); the process ends and PostgreSQL stops (its sessions are ended).
+    Its own data directory: starting on the one the previous test left with its PostgreSQL
+    stopped while down sometimes fails in pgserver (a stale postmaster; known, not fixed yet)."""
+    with served(env={"FHIR_SHUTDOWN_GRACE": "1"}) as server:
         with httpx.Client(timeout=10, headers=FHIR_JSON) as http:
             assert http.put(f"{server.base}/Patient/locked", json={"resourceType": "Patient", "id": "locked"}
                             ).status_code == 201
