@@ -8,6 +8,7 @@ plan in milliseconds where a semi-join per repetition planned for seconds and ~4
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -161,11 +162,12 @@ def _plan(database_url: str, items: list[tuple[str, str]], limits: SearchLimits)
     request = check_request(parse_request(items), limits)
     scope = build_scope(["Patient"], request.params, Context(base=None, now=datetime.now(UTC)))
     statement = page_statement(scope, sort_columns("Patient", []), None, 20)
+    # FORMAT TEXT: PostgreSQL 15 nests a 200-way INTERSECT 200 levels deep, past the JSON decoder's depth
     with psycopg.connect(database_url) as conn:
-        explain = sql.SQL("EXPLAIN (ANALYZE, BUFFERS, SUMMARY, FORMAT JSON) ") + statement.sql
-        row = conn.execute(explain, statement.params).fetchone()
-    assert row is not None
-    return dict(row[0][0])
+        explain = sql.SQL("EXPLAIN (ANALYZE, BUFFERS, SUMMARY, FORMAT TEXT) ") + statement.sql
+        text = "\n".join(r[0] for r in conn.execute(explain, statement.params).fetchall())
+    times = dict(re.findall(r"^(Planning Time|Execution Time): ([0-9.]+) ms$", text, re.M))
+    return {name: float(value) for name, value in times.items()}
 
 
 def test_two_hundred_repetitions_plan_in_milliseconds(fhir: httpx.Client, database_url: str) -> None:
