@@ -8,6 +8,10 @@ request's behalf in a small watcher task, handing the body on message by message
 message ahead, so large bodies are not buffered), and when the client disconnects before the
 response is complete it cancels the request's task. psycopg answers the cancellation of a
 task waiting for a statement by sending PostgreSQL a cancel request for it.
+
+The two hot-path shapes are not watched: a read by id and a create of a type without write rules
+are one bounded statement each that waits on no lock (``statement_timeout`` bounds them anyway),
+and the watcher task costs them about a tenth of their server time.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from __future__ import annotations
 import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .resources.hot_paths import CREATE_PATH, READ_PATH
+from .rules import has_rules
 
 __all__ = ["DisconnectMiddleware"]
 
@@ -26,7 +33,7 @@ class DisconnectMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or _bounded(scope):
             await self.app(scope, receive, send)
             return
         request = asyncio.current_task()
@@ -64,3 +71,15 @@ class DisconnectMiddleware:
             request.uncancel()  # the client is gone: nobody to answer
         finally:
             watcher.cancel()
+
+
+def _bounded(scope: Scope) -> bool:
+    """A read by id, or a create of a type whose writes take no lock (no write rules)."""
+    if scope["query_string"]:
+        return False
+    if scope["method"] == "GET":
+        return READ_PATH.fullmatch(scope["path"]) is not None
+    if scope["method"] == "POST":
+        match = CREATE_PATH.fullmatch(scope["path"])
+        return match is not None and not has_rules(match[1])
+    return False

@@ -41,8 +41,8 @@ from .versions import Version
 __all__ = ["HotPathMiddleware"]
 
 # The same shapes as the routed interactions' path convertors (router._TypeConvertor, _IdConvertor).
-_READ_PATH = re.compile(r"/fhir/([A-Z][A-Za-z]{1,63})/([A-Za-z0-9.\-]{1,64})")
-_CREATE_PATH = re.compile(r"/fhir/([A-Z][A-Za-z]{1,63})")
+READ_PATH = re.compile(r"/fhir/([A-Z][A-Za-z]{1,63})/([A-Za-z0-9.\-]{1,64})")
+CREATE_PATH = re.compile(r"/fhir/([A-Z][A-Za-z]{1,63})")
 # Headers that make a request something else: CORS (the CORS middleware answers), conditional reads.
 _CREATE_HANDED_OVER = frozenset({b"origin"})
 _READ_HANDED_OVER = frozenset({b"origin", b"if-none-match", b"if-modified-since"})
@@ -55,10 +55,10 @@ class HotPathMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not scope["query_string"]:
-            if scope["method"] == "GET" and (match := _READ_PATH.fullmatch(scope["path"])) is not None:
+            if scope["method"] == "GET" and (match := READ_PATH.fullmatch(scope["path"])) is not None:
                 if await self._read(scope, match[1], match[2], send):
                     return
-            elif scope["method"] == "POST" and (match := _CREATE_PATH.fullmatch(scope["path"])) is not None:
+            elif scope["method"] == "POST" and (match := CREATE_PATH.fullmatch(scope["path"])) is not None:
                 await self._create(scope, receive, send, match[1])
                 return
         await self.app(scope, receive, send)
