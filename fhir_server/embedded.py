@@ -65,7 +65,28 @@ def _get_server(data_dir: Path) -> Any:
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
         import pgserver
 
-        return pgserver.get_server(data_dir, cleanup_mode="stop")
+        server = pgserver.get_server(data_dir, cleanup_mode="stop")
+    if postmaster_pid(data_dir) is None:
+        _start_again(server)
+    return server
+
+
+def _start_again(server: Any) -> None:
+    """Start the postmaster of a handle whose server is gone. pgserver keeps one handle per
+    directory per process and hands it out again as is: after this process stopped the server
+    (``Supervisor.stop``), or when the postmaster died and lingers as a zombie (which psutil
+    reports as running), the handle still names the old postmaster, and connecting to it is
+    refused. Its own start routine, under its lock, reads postmaster.pid afresh and starts one."""
+    from pgserver.utils import PostmasterInfo
+
+    if PostmasterInfo.read_from_pgdata(server.pgdata) is not None:
+        # A dead postmaster's pid file: pg_ctl starts over it (PostgreSQL checks that the pid and
+        # its shared memory are gone), under our supervisor's options.
+        _SERVERS.setdefault(server.pgdata, server)
+        _restart(server.pgdata)
+        return
+    with server._lock:
+        server.ensure_postgres_running()
 
 
 def _apply_settings(admin_url: str, data_dir: Path) -> bool:

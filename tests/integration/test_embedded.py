@@ -59,3 +59,32 @@ def test_first_start_applies_the_settings_and_later_starts_keep_them() -> None:
         assert stopped.stdout.strip() == ""  # the last process using it stopped it on exit
     finally:
         shutil.rmtree(parent, ignore_errors=True)
+
+
+RESTART_SCRIPT = """
+import sys
+from pathlib import Path
+import psycopg
+from fhir_server import embedded
+data_dir = Path(sys.argv[1])
+for attempt in (1, 2):
+    url = embedded.start_embedded(data_dir, "probe")
+    with psycopg.connect(url) as conn:
+        print(attempt, conn.execute("SELECT 1").fetchone()[0], flush=True)
+    embedded._stop_postmaster(data_dir)  # what Supervisor.stop does when the server stops
+    print("stopped", embedded.postmaster_pid(data_dir), flush=True)
+"""
+
+
+def test_a_process_starts_the_server_again_after_it_stopped_it() -> None:
+    """pgserver hands the same process its old handle again; it named the stopped postmaster,
+    and the second start was refused (connection to the old socket) before the handle was
+    started afresh."""
+    parent = Path(tempfile.mkdtemp(prefix="fhiremb-", dir="/tmp"))
+    try:
+        done = subprocess.run([sys.executable, "-c", RESTART_SCRIPT, str(parent / "pg")], capture_output=True,
+                              text=True, timeout=180)
+        lines = [line for line in done.stdout.splitlines() if line]
+        assert lines == ["1 1", "stopped None", "2 1", "stopped None"], done.stderr[-2000:]
+    finally:
+        shutil.rmtree(parent, ignore_errors=True)
