@@ -71,8 +71,8 @@ def test_sigint_while_the_database_is_down(parent: Path) -> None:
 def test_sigterm_with_a_request_waiting_on_a_lock() -> None:
     """A PUT blocked behind another session's row lock is cancelled after the shutdown grace
     (FHIR_SHUTDOWN_GRACE=1); the process ends and PostgreSQL stops (its sessions are ended).
-    Its own data directory: starting on the one the previous test left with its PostgreSQL
-    stopped while down sometimes fails in pgserver (a stale postmaster; known, not fixed yet)."""
+    It runs on its own data directory, so that it does not depend on how the previous test left
+    its PostgreSQL."""
     with served(env={"FHIR_SHUTDOWN_GRACE": "1"}) as server:
         with httpx.Client(timeout=10, headers=FHIR_JSON) as http:
             assert http.put(f"{server.base}/Patient/locked", json={"resourceType": "Patient", "id": "locked"}
