@@ -1,5 +1,5 @@
 """Put a catalog's definitions to work: profiles for validation, SearchParameters for search and
-indexing, ValueSets and CodeSystems for terminology.
+indexing, ValueSets, CodeSystems and ConceptMaps for terminology.
 
 Precedence: the vendored R4 core definitions keep their canonical URLs (an IG's copy of a core
 value set does not replace it); among IG packages the newest version of a package is applied
@@ -16,6 +16,7 @@ from typing import Any
 from ..definitions import definitions
 from ..resources.validation import register as register_profile
 from ..search.registry import registry
+from ..terminology.sources import concept_maps
 from .catalog import Catalog
 from .package import IgPackage
 
@@ -28,6 +29,7 @@ class Applied:
     search_parameters: int
     value_sets: int
     code_systems: int
+    concept_maps: int = 0
 
 
 def _versioned(resource: dict[str, Any], package: IgPackage) -> str:
@@ -72,10 +74,12 @@ def apply_catalog(catalog: Catalog) -> Applied:
     defs = definitions()
     core_sds = frozenset(defs.structure_definitions)
     core_vs, core_cs = frozenset(defs.value_sets), frozenset(defs.code_systems)
-    totals = [0, 0, 0, 0]
+    totals = [0, 0, 0, 0, 0]
     for package in catalog.packages:
         totals[0] += _structure_definitions(package, core_sds)
         totals[1] += _search_parameters(package)
         totals[2] += _terminology(package, "ValueSet", defs.value_sets, core_vs)
         totals[3] += _terminology(package, "CodeSystem", defs.code_systems, core_cs)
+        # ConceptMaps go where $translate finds the terminology/ folder's (R4 core ships none to keep).
+        totals[4] += _terminology(package, "ConceptMap", concept_maps(), frozenset())
     return Applied(*totals)

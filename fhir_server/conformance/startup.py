@@ -28,9 +28,9 @@ def load_profiles(folder: Path, strict: bool = False) -> Catalog:
         log.warning("IG package: %s", warning)
     applied: Applied = apply_catalog(catalog)
     if catalog.packages:
-        log.info("IG packages from %s: %s (%d profiles, %d search parameters, %d value sets, %d code systems)",
-                 folder, ", ".join(p.label for p in catalog.packages), applied.profiles,
-                 applied.search_parameters, applied.value_sets, applied.code_systems)
+        log.info("IG packages from %s: %s (%d profiles, %d search parameters, %d value sets, %d code systems,"
+                 " %d concept maps)", folder, ", ".join(p.label for p in catalog.packages), applied.profiles,
+                 applied.search_parameters, applied.value_sets, applied.code_systems, applied.concept_maps)
     return catalog
 
 
