@@ -47,16 +47,16 @@ def _planned(plan: tuple[list[Part], list[Part]], alias: str) -> Q:
     return fmt("(({}) AND NOT ({}))", included, join(" OR ", [_part_predicate(p, alias) for p in plan[1]]))
 
 
-def _stored_codes(value_set: dict[str, Any]) -> list[tuple[str, str]]:
-    try:
-        return sorted(c.key for c in Expander(Sources()).expand(value_set))
+def _stored_codes(value_set: dict[str, Any], stored: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    try:  # its imports (compose.include.valueSet) may be stored ValueSets too
+        return sorted(c.key for c in Expander(Sources(value_sets=stored)).expand(value_set))
     except FhirError as exc:
         raise BadRequest(f"ValueSet {value_set.get('url')} cannot be used for :in/:not-in: {exc.message}") from exc
 
 
 def _value_set_predicate(url: str, alias: str, stored: dict[str, dict[str, Any]]) -> Q:
     if url in stored:  # a ValueSet stored in the server comes before the process-wide ones
-        return codes_predicate(list(_stored_codes(stored[url])), alias)
+        return codes_predicate(list(_stored_codes(stored[url], stored)), alias)
     try:
         codes = value_set_codes(url)
     except FhirError as exc:
@@ -94,14 +94,29 @@ def _in_urls(items: list[tuple[str, str]]) -> set[str]:
 
 async def stored_value_sets(conn: AsyncConnection[Any], items: list[tuple[str, str]], readable: bool
                             ) -> dict[str, dict[str, Any]]:
-    """The stored ValueSets (by url) that the query's :in/:not-in name; none if the caller may not read them."""
-    urls = _in_urls(items)
-    if not urls or not readable:
+    """The stored ValueSets (by url) that the query's :in/:not-in name, and the stored ones they
+    import (``compose.include/exclude.valueSet``, followed to MAX_IMPORT_ROUNDS levels); none if
+    the caller may not read ValueSets."""
+    wanted = _in_urls(items)
+    if not wanted or not readable:
         return {}
-    cur = await conn.execute(
-        "SELECT content FROM resource WHERE resource_type = 'ValueSet' AND NOT deleted AND content->>'url' = ANY(%s)"
-        " ORDER BY last_updated DESC", [sorted(urls)])
     found: dict[str, dict[str, Any]] = {}
-    for (content,) in await cur.fetchall():
-        found.setdefault(content["url"], content)
+    for _ in range(MAX_IMPORT_ROUNDS):
+        cur = await conn.execute(
+            "SELECT content FROM resource WHERE resource_type = 'ValueSet' AND NOT deleted"
+            " AND content->>'url' = ANY(%s) ORDER BY last_updated DESC", [sorted(wanted)])
+        for (content,) in await cur.fetchall():
+            found.setdefault(content["url"], content)
+        wanted = {url for vs in found.values() for url in _imports(vs)} - found.keys()
+        if not wanted:
+            break
     return found
+
+
+MAX_IMPORT_ROUNDS = 8  # a deeper import chain of stored ValueSets is resolved from the process-wide ones
+
+
+def _imports(value_set: dict[str, Any]) -> list[str]:
+    compose = value_set.get("compose") or {}
+    return [url.partition("|")[0] for part in (*(compose.get("include") or []), *(compose.get("exclude") or []))
+            for url in part.get("valueSet") or [] if isinstance(url, str)]

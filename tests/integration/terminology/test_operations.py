@@ -174,6 +174,15 @@ def test_token_modifiers_over_folder_terminology(tx: httpx.Client) -> None:
     assert ids("code:in=http://example.org/fhir/ValueSet/stored-birds") == ["obs-eagle"]
     assert ids(f"code:in=http://example.org/fhir/ValueSet/stored-birds,{VS}pets") == ["obs-cat", "obs-dog",
                                                                                         "obs-eagle"]
+    # A stored ValueSet importing another stored one (and that one a third): the chain is followed.
+    for vid, compose in (("stored-outer", {"include": [{"valueSet": ["http://example.org/fhir/ValueSet/stored-middle"]}]}),
+                         ("stored-middle", {"include": [{"valueSet": ["http://example.org/fhir/ValueSet/stored-birds"]},
+                                                        {"system": ANIMALS, "concept": [{"code": "cat"}]}]})):
+        assert tx.put(f"/ValueSet/{vid}", headers=FHIR_JSON, json={
+            "resourceType": "ValueSet", "id": vid, "url": f"http://example.org/fhir/ValueSet/{vid}",
+            "status": "active", "compose": compose}).status_code == 201
+    assert ids("code:in=http://example.org/fhir/ValueSet/stored-outer") == ["obs-cat", "obs-eagle"]
+    assert ids("code:not-in=http://example.org/fhir/ValueSet/stored-outer") == ["obs-dog"]
     unknown = tx.get("/Observation?code:in=http://example.org/fhir/ValueSet/none")
     assert unknown.status_code == 400 and unknown.json()["issue"][0]["diagnostics"] == (
         "ValueSet http://example.org/fhir/ValueSet/none cannot be used for :in/:not-in: "
