@@ -1,7 +1,8 @@
 """$validate at type and instance level (http://hl7.org/fhir/R4/resource-operation-validate.html).
 
 Input: the resource itself, or a Parameters with ``resource``, ``mode`` (create | update |
-delete) and ``profile``. Output: an OperationOutcome with status 200 whenever validation
+delete) and ``profile``. For ``Parameters/$validate`` a Parameters body whose parameters are not
+only those three is the resource to validate (a Parameters carrying references or a Bundle). Output: an OperationOutcome with status 200 whenever validation
 could be performed, valid or not (4xx only when the request itself is unusable).
 """
 
@@ -26,13 +27,22 @@ router = APIRouter()
 OPERATION = register(Operation("validate", "http://hl7.org/fhir/OperationDefinition/Resource-validate",
                                types=ALL_TYPES, type_level=True, instance_level=True))
 MODES = ("create", "update", "delete")
+INPUTS = frozenset({"resource", "mode", "profile"})
 
 
-def _unpack(body: Any) -> tuple[dict[str, Any] | None, str | None, list[str]]:
+def _is_input(body: dict[str, Any], rtype: str) -> bool:
+    """Whether a Parameters body is the operation's input rather than the resource to validate."""
+    if body.get("resourceType") != "Parameters":
+        return False
+    names = {p.get("name") for p in body.get("parameter") or [] if isinstance(p, dict)}
+    return rtype != "Parameters" or (bool(names) and names <= INPUTS)
+
+
+def _unpack(body: Any, rtype: str) -> tuple[dict[str, Any] | None, str | None, list[str]]:
     """(resource, mode, profiles) from a bare resource or a Parameters body."""
     if not isinstance(body, dict):
         raise BadRequest("$validate needs a resource or a Parameters body")
-    if body.get("resourceType") != "Parameters":
+    if not _is_input(body, rtype):
         return body, None, []
     resource, mode, profiles = None, None, []
     for param in body.get("parameter", []):
@@ -59,7 +69,7 @@ async def _validate(request: Request, rtype: str, rid: str | None) -> Response:
     policy = policy_of(request)
     if not any(policy.allows(rtype, interaction) for interaction in "cru"):
         raise Forbidden(f"The access token grants no scope on {rtype}: $validate refused")
-    resource, mode, profiles = _unpack(await read_json_body(request))
+    resource, mode, profiles = _unpack(await read_json_body(request), rtype)
     if mode == "delete":
         if rid is None:
             raise BadRequest("$validate with mode=delete needs an instance: [type]/[id]/$validate")

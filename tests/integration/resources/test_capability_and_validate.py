@@ -63,3 +63,28 @@ def test_validate_with_unknown_profile_warns(client: httpx.Client) -> None:
         {"name": "profile", "valueUri": "http://example.org/StructureDefinition/unknown"}]}
     issues = client.post("/Patient/$validate", json=params).json()["issue"]
     assert any(i["severity"] == "warning" for i in issues)
+
+
+def test_a_parameters_resource_is_validated_itself_when_it_is_not_the_operation_input(client: httpx.Client) -> None:
+    """A Parameters carrying a reference and a transaction Bundle (the reference validator's
+    valid cases): Parameters/$validate validates it, rather than looking for a `resource` input."""
+    narrative = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">P</div>'}
+    carried = {"resourceType": "Parameters", "parameter": [
+        {"name": "subject", "valueReference": {"reference": "Patient/123"}},
+        {"name": "bundle", "resource": {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"fullUrl": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a",
+             "resource": {"resourceType": "Patient", "text": narrative,
+                          "managingOrganization": {"reference": "Organization/1"}},
+             "request": {"method": "POST", "url": "Patient"}}]}}]}
+    answer = client.post("/Parameters/$validate", json=carried)
+    assert answer.status_code == 200
+    assert [(i["severity"], i["code"]) for i in answer.json()["issue"]] == [("information", "informational")]
+    wrong = {"resourceType": "Parameters", "parameter": [{"name": "subject", "valueBoolean": "yes"}]}
+    errors = [i for i in client.post("/Parameters/$validate", json=wrong).json()["issue"] if i["severity"] == "error"]
+    assert errors and errors[0]["expression"] == ["Parameters.parameter[0].valueBoolean"]
+    # Wrapped as the operation's input, the same Parameters is validated the same way.
+    wrapped = {"resourceType": "Parameters", "parameter": [{"name": "resource", "resource": carried}]}
+    assert [i["severity"] for i in client.post("/Parameters/$validate", json=wrapped).json()["issue"]] == [
+        "information"]
+    # Other types keep reading a Parameters body as the operation's input.
+    assert client.post("/Patient/$validate", json=carried).status_code == 400
