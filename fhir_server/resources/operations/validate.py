@@ -2,8 +2,9 @@
 
 Input: the resource itself, or a Parameters with ``resource``, ``mode`` (create | update |
 delete) and ``profile``. For ``Parameters/$validate`` a Parameters body whose parameters are not
-only those three is the resource to validate (a Parameters carrying references or a Bundle). Output: an OperationOutcome with status 200 whenever validation
-could be performed, valid or not (4xx only when the request itself is unusable).
+only those three is the resource to validate (a Parameters carrying references or a Bundle).
+Output: an OperationOutcome with status 200 whenever validation could be performed, valid or
+not (4xx only when the request itself is unusable).
 """
 
 from __future__ import annotations
