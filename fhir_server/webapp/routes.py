@@ -2,58 +2,26 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter
-from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from . import login, portal
+from . import booking_routes, login, portal
+from .guard import FriendlyErrors, checked_form, refused
 from .i18n import LANG_COOKIE, LANGUAGES
 from .render import page
-from .security import cookie_secure, csrf_ok
+from .security import cookie_secure
 
 __all__ = ["router"]
 
-log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 STATIC_FILES = {p.relative_to(STATIC).as_posix(): p for p in STATIC.rglob("*") if p.is_file() and p.suffix in
                 {".css", ".js", ".svg", ".png"}}
 
 
-class FriendlyErrors(APIRoute):
-    """Any unexpected error on an app page answers a friendly page with the request id (the
-    details go to the server log under that id), never a stack trace."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Exception:
-                log.exception("app page %s failed", request.url.path)
-                return page(request, "error.html", 500, title_key="error_title", text_key="error_text")
-
-        return guarded
-
-
 router = APIRouter(prefix="/app", route_class=FriendlyErrors, include_in_schema=False)
-
-
-async def _form(request: Request) -> dict[str, str] | None:
-    """The posted form if its CSRF token is good, else None."""
-    form = await request.form(max_fields=50)
-    values = {k: str(v) for k, v in form.items()}
-    return values if csrf_ok(request, values.get("csrf", "")) else None
-
-
-def _refused(request: Request) -> Response:
-    return page(request, "error.html", 403, title_key="error_title", text_key="form_expired")
 
 
 @router.get("/")
@@ -81,16 +49,16 @@ async def callback(request: Request) -> Response:
 
 @router.post("/logout")
 async def sign_out(request: Request) -> Response:
-    if await _form(request) is None:
-        return _refused(request)
+    if await checked_form(request) is None:
+        return refused(request)
     return await login.logout(request)
 
 
 @router.post("/language")
 async def choose_language(request: Request) -> Response:
-    form = await _form(request)
+    form = await checked_form(request)
     if form is None:
-        return _refused(request)
+        return refused(request)
     lang = form.get("lang", "en")
     response = RedirectResponse(login.safe_return(form.get("next")), status_code=303)
     if lang in LANGUAGES:
@@ -105,6 +73,9 @@ async def static(name: str) -> Response:
     if path is None:
         return Response(status_code=404)
     return FileResponse(path, headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
+
+
+router.include_router(booking_routes.router)  # before the catch-all below
 
 
 @router.get("/{rest:path}")

@@ -78,7 +78,8 @@ def test_sign_in_keeps_tokens_on_the_server(browser: httpx.Client, root_url: str
     home = browser.get(f"{root_url}/app/")
     assert home.status_code == 200
     assert '<span class="text-white small who">Signed in as Jane Doe</span>' in home.text
-    assert "<tr><td>2030-05-06 09:00</td><td>Cardiology check-up</td><td>booked</td></tr>" in home.text
+    assert "<tr><td>2030-05-06 09:00</td><td>Cardiology check-up</td><td>booked</td><td>" in home.text
+    assert 'name="appointment" value="appt-1"' in home.text  # booked: it can be cancelled
     session = browser.cookies["fhir_app_session"]
     with psycopg.connect(database_url) as conn:
         row = conn.execute("SELECT patient, fhir_user, access_token IS NOT NULL FROM webapp_session").fetchall()
