@@ -129,7 +129,7 @@ async def done(request: Request) -> Response:
         return page(request, "error.html", 404, title_key="not_found_title", text_key="not_found_text")
     appointment = answer.json()
     return page(request, "book_done.html", session=session, when=booking.local_time(request, appointment["start"]),
-                status=appointment["status"])
+                booking_status=appointment["status"])
 
 
 @router.post("/appointments/cancel")
