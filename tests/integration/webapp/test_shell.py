@@ -143,3 +143,18 @@ def test_sign_out_revokes_the_tokens(browser: httpx.Client, root_url: str, serve
     with psycopg.connect(database_url) as conn:
         assert conn.execute("SELECT count(*) FROM webapp_session").fetchone()[0] == 0
     assert "You are signed out." in browser.get(f"{root_url}/app/?signed_out=1").text
+
+
+def test_the_app_s_api_calls_are_audited_as_any_app_s(browser: httpx.Client, root_url: str, database_url: str,
+                                                      seeded: None) -> None:
+    import time
+
+    sign_in(browser, root_url)
+    assert browser.get(f"{root_url}/app/", headers={"X-Request-ID": "req-app-home"}).status_code == 200
+    deadline, rows = time.monotonic() + 10, []
+    while time.monotonic() < deadline and not rows:  # the audit trail is written behind the request
+        with psycopg.connect(database_url) as conn:
+            rows = conn.execute("SELECT subtype, client_id, user_ref, patient_refs FROM audit_event"
+                                " WHERE request_id = 'req-app-home'").fetchall()
+        time.sleep(0.2)
+    assert rows == [("search-type", "hospital-app", "Patient/jane", ["Patient/jane"])]
