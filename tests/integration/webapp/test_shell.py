@@ -126,6 +126,11 @@ def test_an_expired_session_signs_in_again_and_returns(browser: httpx.Client, ro
         conn.execute("UPDATE webapp_session SET expires_at = now() - interval '1 second'")
     expired = browser.get(f"{root_url}/app/")
     assert expired.status_code == 303 and expired.headers["location"] == "/app/login?next=%2Fapp%2F"
+    deeper = browser.get(f"{root_url}/app/book")
+    assert deeper.status_code == 303 and deeper.headers["location"] == "/app/login?next=%2Fapp%2Fbook"
+    back = sign_in(browser, root_url, next_path="/app/book")  # what following that redirect does
+    assert back.status_code == 303 and back.headers["location"] == "/app/book"
+    assert browser.get(f"{root_url}/app/book").status_code == 200
 
 
 def test_sign_out_revokes_the_tokens(browser: httpx.Client, root_url: str, server_url: str, database_url: str,
