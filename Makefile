@@ -43,6 +43,7 @@ serve: install
 test: install-test examples
 	$(BIN)/ruff check fhir_server tests bench
 	$(BIN)/mypy fhir_server
+	@[ -x "$${FHIR_CHROMIUM:-/usr/bin/chromium}" ] || echo "No Chromium at $${FHIR_CHROMIUM:-/usr/bin/chromium}: the browser tests (tests/integration/browser/) are skipped (apt-get install chromium)."
 	$(BIN)/pytest
 
 lint: install-test

@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
-from . import home, smart_auth
+from . import home, smart_auth, webapp
 from .audit.keyring import load_key
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
@@ -162,6 +162,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     export_worker = ExportWorker(db, statement_timeout=settings.export_statement_timeout)
     try:
         await smart_auth.startup(app)
+        await webapp.startup(app)  # the hospital app's SMART client (after the auth server's tables are in use)
         export_worker.start()
         if settings.demo:
             await load_demo(app.state.resources)
@@ -256,6 +257,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
     app.include_router(home.router)
+    app.include_router(webapp.router)  # the hospital app at /app/ (a SMART client of the API below)
     for router in (exchange_router.router, export_routes.router, validate_operation.router,
                    everything_operation.router, docref_operation.router, expand_operation.router,
                    lookup_operation.router,

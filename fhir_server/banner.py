@@ -39,6 +39,7 @@ def banner_lines(settings: Settings) -> list[str]:
     lines = [f"fhir_server is ready: {root}/",
              f"  FHIR API      {base}",
              f"  capabilities  {base}/metadata",
+             f"  hospital app  {root}/app/",
              f"  data          {_where_data_lives(settings)}"]
     if settings.auth == "on":
         lines.append(f"  authorization on (SMART on FHIR): {base}/.well-known/smart-configuration")

@@ -96,6 +96,10 @@ class Settings:
     timezone: str = "UTC"
     hold_minutes: int = 10
     idempotency_hours: int = 24
+    # Branding of the authorization pages (and the hospital app): the name shown in every page's
+    # header, and an image file (SVG/PNG/JPEG) served at /auth/logo (same origin: the CSP allows no other).
+    hospital_name: str = "General Hospital"
+    hospital_logo: Path | None = None
 
     @property
     def public_base(self) -> str:
@@ -124,7 +128,10 @@ class Settings:
                "FHIR_TERMINOLOGY_STRICT": "1" if self.terminology_strict else "",
                "FHIR_MAX_EXPANSION": str(self.max_expansion),
                "FHIR_TIMEZONE": self.timezone, "FHIR_HOLD_MINUTES": str(self.hold_minutes),
-               "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours)}
+               "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours),
+               "FHIR_HOSPITAL_NAME": self.hospital_name}
+        if self.hospital_logo:
+            env["FHIR_HOSPITAL_LOGO"] = str(self.hospital_logo)
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -215,4 +222,6 @@ def load_settings() -> Settings:
         timezone=env.get("FHIR_TIMEZONE") or "UTC",
         hold_minutes=_env_int("FHIR_HOLD_MINUTES", 10),
         idempotency_hours=max(24, _env_int("FHIR_IDEMPOTENCY_HOURS", 24)),
+        hospital_name=env.get("FHIR_HOSPITAL_NAME") or "General Hospital",
+        hospital_logo=Path(env["FHIR_HOSPITAL_LOGO"]) if env.get("FHIR_HOSPITAL_LOGO") else None,
     )

@@ -33,7 +33,7 @@ from .flow_audit import record_step
 from .grant_store import Pending
 from .hashing import random_token
 from .models import Subject, User
-from .pages import consent_body, error_page, login_body, patient_body, render_page, throttled_page
+from .pages import Look, consent_body, error_page, login_body, patient_body, render_page, throttled_page
 from .requests import MAX_FORM_BYTES, from_params, from_starlette, to_response
 from .scopes import parse_scopes
 from .service import SmartAuth
@@ -47,8 +47,19 @@ AUTHORIZE_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "stat
 EXPIRED = "This sign-in request has expired or was opened in another browser."
 
 
-def _style(smart: SmartAuth) -> str:
-    return smart.urls.authorize.rsplit("/", 1)[0] + "/style.css"
+def _style(smart: SmartAuth, who: str | None = None, switch_url: str | None = None) -> Look:
+    """The page frame: stylesheet and branding, and once signed in who it is and "switch user"."""
+    auth = smart.urls.authorize.rsplit("/", 1)[0]
+    return Look(f"{auth}/style.css", smart.hospital, f"{auth}/logo" if smart.logo else None, who, switch_url)
+
+
+async def _signed_in(smart: SmartAuth, pending: Pending) -> Look:
+    if pending.username is None:
+        return _style(smart)
+    user = await storage.get_user(smart.db, pending.username)
+    name = await storage.person_name(smart.db, user.fhir_user) if user else ""
+    who = f"{name} ({pending.username})" if name else pending.username
+    return _style(smart, who, f"{smart.urls.login}?req={pending.id}")
 
 
 def _oauth_error(smart: SmartAuth, error: OAuth2Error) -> Response:
@@ -121,8 +132,8 @@ async def _form(request: Request) -> FormData | None:
     return await request.form(max_fields=200)
 
 
-def _page(smart: SmartAuth, request: Request, pending: Pending, title: str, kind: str,
-          **extra: Any) -> Response:
+async def _page(smart: SmartAuth, request: Request, pending: Pending, title: str, kind: str,
+                **extra: Any) -> Response:
     binding = request.cookies.get(BROWSER_COOKIE, "")
     csrf = smart.csrf_token(pending.id, binding)
     name = str(pending.params.get("client_name", "An application"))
@@ -130,16 +141,21 @@ def _page(smart: SmartAuth, request: Request, pending: Pending, title: str, kind
     status = extra.pop("status", 200)
     renderers: dict[str, Callable[..., str]] = {"login": login_body, "patient": patient_body,
                                                 "consent": consent_body}
-    body = renderers[kind](
-        action, pending.id, csrf, name, **extra)
-    return render_page(title, body, _style(smart), status)
+    body = renderers[kind](action, pending.id, csrf, name, **extra)
+    look = _style(smart) if kind == "login" else await _signed_in(smart, pending)
+    return render_page(title, body, look, status)
+
+
+def _ehr_launch(pending: Pending) -> bool:
+    return bool(pending.params["params"].get("launch"))
 
 
 async def show_login(smart: SmartAuth, request: Request) -> Response:
     pending = await _pending(smart, request, None)
     if pending is None:
         return error_page(EXPIRED, _style(smart))
-    return _page(smart, request, pending, "Sign in", "login")
+    return await _page(smart, request, pending, "Sign in", "login", hospital=smart.hospital,
+                       ehr_launch=_ehr_launch(pending))
 
 
 async def _context_patient(smart: SmartAuth, pending: Pending, user: User) -> tuple[str | None, str | None]:
@@ -193,8 +209,8 @@ async def _failed_login(smart: SmartAuth, request: Request, pending: Pending, us
     record_step(request, "login", False, client_id=_client_of(pending), user=known.fhir_user if known else None,
                 detail=f"wrong password or unknown username {username!r}" + (" (account now locked)" if locked else ""))
     await asyncio.sleep(smart.limits.failure_delay)  # slows scripted guessing; the same for known and unknown names
-    return _page(smart, request, pending, "Sign in", "login", error="Unknown username or wrong password.",
-                 status=401)
+    return await _page(smart, request, pending, "Sign in", "login", error="Unknown username or wrong password.",
+                       status=401, hospital=smart.hospital, ehr_launch=_ehr_launch(pending), username=username)
 
 
 def _needs_patient(pending: Pending) -> bool:
@@ -209,12 +225,22 @@ def _next_step(smart: SmartAuth, pending: Pending, user: User, patient: str | No
     return _see_other(f"{smart.urls.consent}?req={pending.id}")
 
 
+async def _picker(smart: SmartAuth, request: Request, pending: Pending, form: FormData | None = None,
+                  error: str | None = None, status: int = 200) -> Response:
+    """The picker: one page of patients matching the search (a POST: no names in URLs or logs)."""
+    text = str(form.get("q") or "")[:200] if form is not None else ""
+    raw_page = str(form.get("page") or "1") if form is not None else "1"
+    page = int(raw_page) if raw_page.isdigit() and 0 < int(raw_page) < 100_000 else 1
+    cards, has_more = await storage.search_patients(smart.db, text, page)
+    return await _page(smart, request, pending, "Select a patient", "patient", cards=cards, query=text, page=page,
+                       has_more=has_more, error=error, status=status)
+
+
 async def show_patient(smart: SmartAuth, request: Request) -> Response:
     pending = await _pending(smart, request, None)
     if pending is None or pending.username is None:
         return error_page(EXPIRED, _style(smart))
-    patients = await storage.list_patients(smart.db)
-    return _page(smart, request, pending, "Select a patient", "patient", patients=patients)
+    return await _picker(smart, request, pending)
 
 
 async def submit_patient(smart: SmartAuth, request: Request) -> Response:
@@ -223,14 +249,14 @@ async def submit_patient(smart: SmartAuth, request: Request) -> Response:
     if form is None or pending is None or pending.username is None:
         return error_page(EXPIRED, _style(smart))
     user = await storage.get_user(smart.db, pending.username)
-    patient_id = str(form.get("patient") or "")
     # Only a practitioner without a launch context picks; the choice must be a real Patient.
-    if user is None or user.resource_type != "Practitioner" or pending.params["params"].get("launch"):
+    if user is None or user.resource_type != "Practitioner" or _ehr_launch(pending):
         return error_page("Patient selection is not available for this request.", _style(smart), 403)
+    if form.get("op") == "search":
+        return await _picker(smart, request, pending, form)
+    patient_id = str(form.get("patient") or "")
     if not await storage.patient_exists(smart.db, patient_id):
-        patients = await storage.list_patients(smart.db)
-        return _page(smart, request, pending, "Select a patient", "patient", patients=patients,
-                     error="Choose a patient from the list.", status=400)
+        return await _picker(smart, request, pending, None, "Choose a patient from the list.", 400)
     fresh = await _rotate(smart, request, pending, patient=patient_id)
     if fresh is None:
         return error_page(EXPIRED, _style(smart))
@@ -245,8 +271,10 @@ async def show_consent(smart: SmartAuth, request: Request) -> Response:
     if _needs_patient(pending) and pending.patient is None:
         return error_page("No patient was selected for this request.", _style(smart))
     scopes = str(pending.params.get("allowed", "")).split()
-    label = f"Patient/{pending.patient}" if pending.patient else None
-    return _page(smart, request, pending, "Allow access?", "consent", scopes=scopes, patient_label=label)
+    user = await storage.get_user(smart.db, pending.username)
+    card = await storage.patient_card(smart.db, pending.patient) if pending.patient else None
+    return await _page(smart, request, pending, "Allow access?", "consent", scopes=scopes,
+                       role=user.resource_type if user else "", ehr_launch=_ehr_launch(pending), patient=card)
 
 
 async def _subject(smart: SmartAuth, pending: Pending, granted: list[str]) -> Subject:

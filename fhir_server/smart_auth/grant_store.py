@@ -72,12 +72,15 @@ async def binding_in_use(db: Database, binding: str) -> bool:
 async def rebind_pending(db: Database, pending_id: str, old: str, new: str, *, username: str | None = None,
                          patient: str | None = None) -> bool:
     """Move a pending authorization to a fresh session id (a privilege change: login, patient pick),
-    only if it is still bound to ``old``; False when it is not (another request rotated it first)."""
+    only if it is still bound to ``old``; False when it is not (another request rotated it first).
+    A login (``username`` given) sets the patient outright, even to none: after "switch user" the
+    previous user's patient choice must not carry over to the new user."""
     async with db.transaction() as conn:
         cur = await conn.execute(
             "UPDATE smart_pending SET binding_hash = %s, username = COALESCE(%s, username),"
-            " patient = COALESCE(%s, patient) WHERE id_hash = %s AND binding_hash = %s AND expires_at > now()",
-            (digest(new), username, patient, digest(pending_id), digest(old)))
+            " patient = CASE WHEN %s THEN %s ELSE COALESCE(%s, patient) END"
+            " WHERE id_hash = %s AND binding_hash = %s AND expires_at > now()",
+            (digest(new), username, username is not None, patient, patient, digest(pending_id), digest(old)))
         return cur.rowcount == 1
 
 

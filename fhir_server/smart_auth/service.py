@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -40,6 +41,8 @@ class SmartAuth:
     csrf_key: bytes
     secure_cookies: bool
     limits: LoginLimits = field(default_factory=LoginLimits)
+    hospital: str = "General Hospital"
+    logo: tuple[bytes, str] | None = None  # (image bytes, media type), served at /auth/logo
 
     @property
     def urls(self) -> AuthUrls:
@@ -80,10 +83,24 @@ async def startup(app: Any) -> SmartAuth:
                                       asyncio.get_running_loop())
     smart = SmartAuth(db, keys, server, await server_secret(db, "csrf"),
                       settings.public_base.startswith("https://"), LoginLimits.from_settings(settings))
+    smart.hospital, smart.logo = settings.hospital_name, _logo(settings.hospital_logo)
     await grant_store.purge_expired(db)
     await asyncio.to_thread(dummy_hash)  # made now: the first unknown-user login must cost what the others do
     app.state.smart = smart
     return smart
+
+
+LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+
+
+def _logo(path: Path | None) -> tuple[bytes, str] | None:
+    """The hospital's logo file, read once; a missing or unsupported file is a start-up error."""
+    if path is None:
+        return None
+    media = LOGO_TYPES.get(path.suffix.lower())
+    if media is None:
+        raise ValueError(f"FHIR_HOSPITAL_LOGO: {path} is not an .svg, .png or .jpg file")
+    return path.read_bytes(), media
 
 
 def smart_of(request: Request) -> SmartAuth:

@@ -19,11 +19,13 @@ from psycopg.types.json import Jsonb
 from ..db import Database
 from .hashing import argv_safe, digest, dummy_hash, hash_password, random_token, verify_password
 from .models import Client, LaunchContext, User
+from .patient_card import PatientCard, card_of, display_name
 
 __all__ = [
     "create_client", "get_client", "list_clients", "remove_client",
     "create_user", "authenticate_user", "get_user", "list_users", "remove_user",
-    "create_launch", "get_launch", "list_patients", "patient_exists", "related_person_patient", "resource_exists",
+    "create_launch", "get_launch", "search_patients", "patient_card", "person_name", "PICKER_PAGE",
+    "patient_exists", "related_person_patient", "resource_exists",
     "server_secret",
 ]
 
@@ -126,25 +128,48 @@ async def get_launch(db: Database, launch: str) -> LaunchContext | None:
     return LaunchContext(row[0], row[1], row[2]) if row else None
 
 
-def _patient_display(content: dict[str, Any] | None) -> str:
-    for name in (content or {}).get("name") or []:
-        if name.get("text"):
-            return str(name["text"])
-        parts = [*name.get("given", []), name.get("family", "")]
-        text = " ".join(p for p in parts if p)
-        if text:
-            return text
-    return ""
+PICKER_PAGE = 20
 
 
-async def list_patients(db: Database, limit: int = 200) -> list[tuple[str, str, str]]:
-    """(id, display name, birthDate) of patients for the picker, by name."""
+async def search_patients(db: Database, text: str = "", page: int = 1,
+                          size: int = PICKER_PAGE) -> tuple[list[PatientCard], bool]:
+    """One page of the picker (by family name, then given, then id) and whether more follow.
+
+    ``text`` matches a name part, an identifier value (both case-insensitive substrings) or an
+    exact birth date; empty matches everyone. No cap on how many patients can be reached: paged."""
+    where, args = "resource_type = 'Patient' AND NOT deleted", []
+    needle = text.strip()
+    if needle:
+        like = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where += (" AND ((content->'name')::text ILIKE %s OR (SELECT string_agg(i->>'value', ' ')"
+                  " FROM jsonb_array_elements(COALESCE(content->'identifier', '[]')) i) ILIKE %s"
+                  " OR content->>'birthDate' = %s)")
+        args += [like, like, needle]
     async with db.connection() as conn:
         cur = await conn.execute(
-            "SELECT id, content FROM resource WHERE resource_type = 'Patient' AND NOT deleted "
-            "ORDER BY content #>> '{name,0,family}', id LIMIT %s", (limit,))
+            f"SELECT id, content FROM resource WHERE {where} ORDER BY content #>> '{{name,0,family}}',"
+            " content #>> '{name,0,given,0}', id LIMIT %s OFFSET %s",
+            (*args, size + 1, (max(page, 1) - 1) * size))
         rows = await cur.fetchall()
-    return [(r[0], _patient_display(r[1]), str((r[1] or {}).get("birthDate", ""))) for r in rows]
+    return [card_of(r[0], r[1]) for r in rows[:size]], len(rows) > size
+
+
+async def patient_card(db: Database, patient_id: str) -> PatientCard | None:
+    async with db.connection() as conn:
+        cur = await conn.execute(
+            "SELECT content FROM resource WHERE resource_type = 'Patient' AND id = %s AND NOT deleted", (patient_id,))
+        row = await cur.fetchone()
+    return card_of(patient_id, row[0]) if row else None
+
+
+async def person_name(db: Database, reference: str) -> str:
+    """The display name of a user's person record (Practitioner/1, Patient/2 ...), "" if none."""
+    rtype, _, rid = reference.partition("/")
+    async with db.connection() as conn:
+        cur = await conn.execute(
+            "SELECT content FROM resource WHERE resource_type = %s AND id = %s AND NOT deleted", (rtype, rid))
+        row = await cur.fetchone()
+    return display_name(row[0]) if row else ""
 
 
 async def patient_exists(db: Database, patient_id: str) -> bool:

@@ -15,8 +15,8 @@ from fhir_server.app import create_app
 from fhir_server.config import Settings
 from tests.conftest import free_port, serving
 
-SECURITY = {"content-security-policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-                                      "object-src 'none'",
+SECURITY = {"content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+                                      "frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
             "x-frame-options": "DENY", "x-content-type-options": "nosniff", "cache-control": "no-store",
             "referrer-policy": "no-referrer"}
 

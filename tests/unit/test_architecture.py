@@ -26,6 +26,9 @@ FORBIDDEN: dict[str, set[str]] = {
     "exchange": {"app", "cli"},
     "conformance": {"exchange", "app", "cli"},
     "terminology": {"resources", "exchange", "search", "smart_auth", "audit", "rules", "app", "cli"},
+    # The hospital app reaches data only through the HTTP API, never the layers behind it.
+    "webapp": {"resources", "exchange", "search", "audit", "rules", "scheduling", "terminology", "conformance",
+               "app", "cli"},
 }
 GROUND = {"errors", "jsonio", "render", "definitions", "fhir", "ids"}
 

@@ -43,10 +43,11 @@ def test_serve_demo_prints_a_short_banner_and_answers() -> None:
         lines = _read_until(proc, "Uvicorn running on", 180)
         root = f"http://127.0.0.1:{port}"
         start = lines.index(f"fhir_server is ready: {root}/")
-        assert lines[start:start + 7] == [
+        assert lines[start:start + 8] == [
             f"fhir_server is ready: {root}/",
             f"  FHIR API      {root}/fhir",
             f"  capabilities  {root}/fhir/metadata",
+            f"  hospital app  {root}/app/",
             f"  data          embedded PostgreSQL in {data_dir}",
             f"  authorization on (SMART on FHIR): {root}/fhir/.well-known/smart-configuration",
             "  demo users    dr.demo (Practitioner/demo-practitioner), amy (Patient/demo-patient); "
@@ -54,9 +55,10 @@ def test_serve_demo_prints_a_short_banner_and_answers() -> None:
             "  demo app      client_id demo-app (public, PKCE), redirect http://127.0.0.1:9090/callback"]
         assert [line for line in lines if "pgserver" in line or "initdb" in line] == []
         # uvicorn's four lines, two of the embedded server, the demo data's, the banner; and one per migration
-        assert len([line for line in lines if "applied migration" not in line]) <= 14, "\n".join(lines)
+        assert len([line for line in lines if "applied migration" not in line]) <= 15, "\n".join(lines)
         assert httpx.get(root + "/").status_code == 200
         assert httpx.get(root + "/fhir/metadata").status_code == 200
+        assert httpx.get(root + "/app/").status_code == 200
     finally:
         proc.terminate()
         proc.wait(timeout=60)

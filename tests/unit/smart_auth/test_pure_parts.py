@@ -14,7 +14,8 @@ from fhir_server.smart_auth.dependencies import context_from_claims
 from fhir_server.smart_auth.discovery import security_component, smart_configuration, urls_for
 from fhir_server.smart_auth.hashing import argv_safe, digest, digest_matches, hash_password, verify_password
 from fhir_server.smart_auth.keys import InvalidToken
-from fhir_server.smart_auth.pages import consent_body, describe_scope, login_body
+from fhir_server.smart_auth.pages import consent_body, describe_scope, login_body, patient_body
+from fhir_server.smart_auth.patient_card import PatientCard
 from fhir_server.smart_auth.tokens import check_access_claims
 
 BASE = "https://ehr.example.org/fhir"
@@ -82,8 +83,12 @@ def test_pages_escape_everything() -> None:
     evil = '<script>alert(1)</script>"'
     page = login_body("/auth/login", evil, evil, evil, error=evil)
     assert "<script>" not in page and "&lt;script&gt;" in page
-    consent = consent_body("/auth/consent", "r", "c", "App", [f"patient/Observation.rs?code={evil}"], evil)
+    consent = consent_body("/auth/consent", "r", "c", evil, [f"patient/Observation.rs?code={evil}"],
+                           patient=PatientCard(evil, evil, evil, evil))
     assert "<script>" not in consent
+    picker = patient_body("/auth/patient", "r", "c", evil, cards=[PatientCard(evil, evil, evil, evil)], query=evil,
+                          page=2, has_more=True)
+    assert "<script>" not in picker and "&lt;script&gt;" in picker
 
 
 def test_describe_scope() -> None:
