@@ -96,6 +96,11 @@ class Settings:
     timezone: str = "UTC"
     hold_minutes: int = 10
     idempotency_hours: int = 24
+    # Pharmacy (fhir_server/pharmacy/): who is held to "an active order needs a prescriber"
+    # (users: user/patient tokens; all: every writer, fhir-server load too; off) and which
+    # PractitionerRole codes may prescribe (system|code).
+    prescriber_check: str = "users"
+    prescriber_roles: tuple[str, ...] = ("http://terminology.hl7.org/CodeSystem/practitioner-role|doctor",)
 
     @property
     def public_base(self) -> str:
@@ -124,7 +129,9 @@ class Settings:
                "FHIR_TERMINOLOGY_STRICT": "1" if self.terminology_strict else "",
                "FHIR_MAX_EXPANSION": str(self.max_expansion),
                "FHIR_TIMEZONE": self.timezone, "FHIR_HOLD_MINUTES": str(self.hold_minutes),
-               "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours)}
+               "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours),
+               "FHIR_PRESCRIBER_CHECK": self.prescriber_check,
+               "FHIR_PRESCRIBER_ROLES": ",".join(self.prescriber_roles)}
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -159,6 +166,15 @@ def _type_urls(raw: str) -> tuple[tuple[str, str], ...]:
             raise ValueError(f"FHIR_REQUIRED_PROFILES: {item!r} is not TYPE=PROFILE-URL")
         pairs.append((rtype.strip(), url.strip()))
     return tuple(pairs)
+
+
+PRESCRIBER_CHECKS = ("users", "all", "off")
+
+
+def _prescriber_check(raw: str) -> str:
+    if raw not in PRESCRIBER_CHECKS:
+        raise ValueError(f"FHIR_PRESCRIBER_CHECK: {raw!r} is not one of {', '.join(PRESCRIBER_CHECKS)}")
+    return raw
 
 
 def load_settings() -> Settings:
@@ -215,4 +231,6 @@ def load_settings() -> Settings:
         timezone=env.get("FHIR_TIMEZONE") or "UTC",
         hold_minutes=_env_int("FHIR_HOLD_MINUTES", 10),
         idempotency_hours=max(24, _env_int("FHIR_IDEMPOTENCY_HOURS", 24)),
+        prescriber_check=_prescriber_check(env.get("FHIR_PRESCRIBER_CHECK") or "users"),
+        prescriber_roles=_env_list("FHIR_PRESCRIBER_ROLES") or Settings.prescriber_roles,
     )
