@@ -32,6 +32,7 @@ async def _held(conn: AsyncConnection[Any], delivery_id: str) -> tuple[Lot, Deci
 
 
 async def _take_back(conn: AsyncConnection[Any], delivery_id: str, lot: Lot, quantity: Decimal) -> None:
+    """Take ``quantity`` of the receipt's units back out of stock (refused once they were dispensed)."""
     cur = await conn.execute("SELECT quantity FROM pharmacy_stock WHERE medication_id = %s AND location_id = %s"
                              " AND lot = %s FOR UPDATE", (lot.medication_id, lot.location_id, lot.lot))
     row = await cur.fetchone()
@@ -41,7 +42,6 @@ async def _take_back(conn: AsyncConnection[Any], delivery_id: str, lot: Lot, qua
                              f"{on_hand} are still on hand: its units were dispensed, so it cannot be undone")
     await conn.execute("UPDATE pharmacy_stock SET quantity = quantity - %s WHERE medication_id = %s"
                        " AND location_id = %s AND lot = %s", (quantity, lot.medication_id, lot.location_id, lot.lot))
-    await conn.execute("DELETE FROM pharmacy_receipt WHERE delivery_id = %s", (delivery_id,))
 
 
 async def _receipt_of(conn: AsyncConnection[Any], delivery: Mapping[str, Any] | None) -> tuple[Lot, Decimal] | None:
@@ -65,12 +65,16 @@ async def guard_delivery(conn: AsyncConnection[Any], change: Change) -> None:
     wanted = await _receipt_of(conn, change.new)
     if held == wanted:
         return
+    # A corrected count of the same lot and place moves stock by the difference only.
+    kept = min(held[1], wanted[1]) if held and wanted and held[0] == wanted[0] else Decimal(0)
     if held is not None:
-        await _take_back(conn, change.id, *held)
+        if held[1] > kept:
+            await _take_back(conn, change.id, held[0], held[1] - kept)
+        await conn.execute("DELETE FROM pharmacy_receipt WHERE delivery_id = %s", (change.id,))
     if wanted is not None:
         lot, quantity = wanted
         _, expires = await batch_of(conn, lot.medication_id, "SupplyDelivery.suppliedItem.itemReference")
-        await receive(conn, lot, quantity, expires)
+        await receive(conn, lot, quantity - kept, expires)
         await conn.execute("INSERT INTO pharmacy_receipt (delivery_id, medication_id, location_id, lot, quantity)"
                            " VALUES (%s, %s, %s, %s, %s)", (change.id, lot.medication_id, lot.location_id, lot.lot,
                                                              quantity))

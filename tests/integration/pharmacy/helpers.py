@@ -82,7 +82,8 @@ def order(patient_id: str, requester: str, code: str = AMOXICILLIN, quantity: in
 
 
 def dispense(request_id: str, patient_id: str, quantity: int | None, med: str | None = None,
-             loc: str | None = None, code: str = AMOXICILLIN, status: str = "completed", **extra: Any) -> dict[str, Any]:
+             loc: str | None = None, code: str = AMOXICILLIN, status: str = "completed",
+             **extra: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"resourceType": "MedicationDispense", "status": status,
                             "subject": {"reference": f"Patient/{patient_id}"},
                             "authorizingPrescription": [{"reference": f"MedicationRequest/{request_id}"}]}

@@ -6,8 +6,7 @@ from __future__ import annotations
 import httpx
 import psycopg
 
-from .helpers import (JSON_PATCH, created, diagnostics, fresh, order, patient, post_entry, practitioner,
-                      transaction)
+from .helpers import JSON_PATCH, created, diagnostics, fresh, order, patient, post_entry, practitioner, transaction
 
 
 def _orders_for(url: str, patient_id: str) -> int:
@@ -54,9 +53,10 @@ def test_practitioner_role_as_requester(client: httpx.Client) -> None:
                                                   "code": "doctor"}]}],
                             "period": {"start": "2020-01-01"}})
     assert client.post("/MedicationRequest", json=order(pat, f"PractitionerRole/{role}")).status_code == 201
-    expired = created(client, {"resourceType": "PractitionerRole", "practitioner": {"reference": f"Practitioner/{doctor}"},
-                               "code": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/practitioner-role",
-                                                     "code": "doctor"}]}], "period": {"end": "2021-01-01"}})
+    expired = created(client, {"resourceType": "PractitionerRole",
+                               "practitioner": {"reference": f"Practitioner/{doctor}"},
+                               "code": [{"coding": [{"system": ROLE, "code": "doctor"}]}],
+                               "period": {"end": "2021-01-01"}})
     response = client.post("/MedicationRequest", json=order(pat, f"PractitionerRole/{expired}"))
     assert response.status_code == 422
     assert diagnostics(response).startswith(f"PractitionerRole/{expired} is not an active prescriber role")
