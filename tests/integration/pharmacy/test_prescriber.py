@@ -6,7 +6,18 @@ from __future__ import annotations
 import httpx
 import psycopg
 
-from .helpers import JSON_PATCH, created, diagnostics, fresh, order, patient, post_entry, practitioner, transaction
+from .helpers import (
+    JSON_PATCH,
+    ROLE,
+    created,
+    diagnostics,
+    fresh,
+    order,
+    patient,
+    post_entry,
+    practitioner,
+    transaction,
+)
 
 
 def _orders_for(url: str, patient_id: str) -> int:

@@ -137,7 +137,8 @@ def test_stock_operation_lists_current_and_low_stock(client: httpx.Client) -> No
         {"medication": f"Medication/{plenty}", "location": f"Location/{loc}", "lot": "P1",
          "expirationDate": "2035-01-31", "expired": False, "quantity": 50}]
     low = client.post("/Medication/$stock", json={"resourceType": "Parameters", "parameter": [
-        {"name": "location", "valueReference": {"reference": f"Location/{loc}"}}, {"name": "below", "valueDecimal": 10}]})
+        {"name": "location", "valueReference": {"reference": f"Location/{loc}"}},
+        {"name": "below", "valueDecimal": 10}]})
     assert [i["lot"] for i in _items(low.json())] == ["F1"]
     bad = client.get("/Medication/$stock", params={"below": "many"})
     assert bad.status_code == 400
@@ -160,8 +161,9 @@ def test_ten_concurrent_dispenses_of_the_last_unit(server_url: str, client: http
                              (med, loc)).fetchone()
         taken = conn.execute("SELECT count(*), sum(quantity) FROM pharmacy_dispense WHERE medication_id = %s",
                              (med,)).fetchone()
-        stored = conn.execute("SELECT count(*) FROM resource WHERE resource_type = 'MedicationDispense' AND NOT deleted"
-                              " AND content->'medicationReference'->>'reference' = %s", (f"Medication/{med}",)).fetchone()
+        stored = conn.execute("SELECT count(*) FROM resource WHERE resource_type = 'MedicationDispense'"
+                              " AND NOT deleted AND content->'medicationReference'->>'reference' = %s",
+                              (f"Medication/{med}",)).fetchone()
     assert stock == (Decimal(0),)
     assert taken == (1, Decimal(1))
     assert stored == (1,)
