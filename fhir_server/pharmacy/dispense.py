@@ -104,7 +104,8 @@ async def _check_totals(conn: AsyncConnection[Any], request: Mapping[str, Any], 
     taken, fills = await dispensed(conn, rid)
     repeats = f"1 + {allowed.fills - 1} repeats"
     if fills + 1 > allowed.fills:
-        raise refused("number-of-fills", f"MedicationRequest/{rid} authorizes {allowed.fills} fills ({repeats}); "
+        plural = "fill" if allowed.fills == 1 else "fills"
+        raise refused("number-of-fills", f"MedicationRequest/{rid} authorizes {allowed.fills} {plural} ({repeats}); "
                       f"{fills} already dispensed")
     if allowed.quantity is None:
         return

@@ -33,9 +33,8 @@ def _newly_prescribed(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> 
 
 
 async def _check_not_below_dispensed(conn: AsyncConnection[Any], rid: str, new: Mapping[str, Any]) -> None:
-    cur = await conn.execute("SELECT 1 FROM pharmacy_prescription WHERE request_id = %s", (rid,))
-    if await cur.fetchone() is None:
-        return  # nothing was dispensed against it
+    # Always the lock, even before the first dispense: a dispense running now either committed
+    # (and is counted below) or waits, and then reads this version of the request.
     await lock_prescription(conn, rid)
     taken, fills = await dispensed(conn, rid)
     allowed = authorized(new)

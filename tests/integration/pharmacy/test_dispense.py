@@ -4,10 +4,14 @@ refusals are 422 through POST, PUT, PATCH and a transaction, and store nothing."
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+
+from fhir_server.cli import main
 
 from .helpers import (
     IBUPROFEN,
@@ -149,3 +153,17 @@ def test_a_request_cannot_authorize_less_than_was_dispensed(client: httpx.Client
     body["dispenseRequest"]["numberOfRepeatsAllowed"] = 1
     assert client.put(f"/MedicationRequest/{rid}", json=body).status_code == 200
     _refused(client.post("/MedicationDispense", json=dispense(rid, pat, 1)), "active-prescription")
+
+
+def test_fhir_server_load_is_held_to_the_same_limits(client: httpx.Client, people: tuple[str, str],
+                                                     database_url: str, tmp_path: Path) -> None:
+    pat, doctor = people
+    rid = created(client, order(pat, doctor, quantity=10, repeats=1))  # 20 in two fills
+    over = tmp_path / "over.json"
+    over.write_bytes(orjson.dumps(transaction(post_entry(dispense(rid, pat, 15)), post_entry(dispense(rid, pat, 6)))))
+    assert main(["load", str(over), "--database-url", database_url]) == 1
+    assert stored_dispenses(database_url, rid) == 0
+    within = tmp_path / "within.json"
+    within.write_bytes(orjson.dumps(transaction(post_entry(dispense(rid, pat, 15)), post_entry(dispense(rid, pat, 5)))))
+    assert main(["load", str(within), "--database-url", database_url]) == 0
+    assert stored_dispenses(database_url, rid) == 2
