@@ -167,3 +167,18 @@ def test_ten_concurrent_dispenses_of_the_last_unit(server_url: str, client: http
     assert stock == (Decimal(0),)
     assert taken == (1, Decimal(1))
     assert stored == (1,)
+
+
+def test_ten_concurrent_dispenses_against_one_prescription(server_url: str, client: httpx.Client,
+                                                           people: tuple[str, str], database_url: str) -> None:
+    pat, doctor = people
+    rid = created(client, order(pat, doctor, quantity=4, repeats=9))  # 40 in at most 10 fills
+    with httpx.Client(base_url=server_url, timeout=60) as http, ThreadPoolExecutor(max_workers=RACERS) as pool:
+        codes = sorted(pool.map(lambda _: http.post("/MedicationDispense", json=dispense(rid, pat, 8)).status_code,
+                                range(RACERS)))
+    assert codes == [201] * 5 + [422] * 5  # 5 x 8 = 40
+    with psycopg.connect(database_url) as conn:
+        taken = conn.execute("SELECT count(*), sum(quantity) FROM pharmacy_dispense WHERE request_id = %s",
+                             (rid,)).fetchone()
+    assert taken == (5, Decimal(40))
+    assert stored_dispenses(database_url, rid) == 5
