@@ -1,7 +1,7 @@
 """FHIR_PRESCRIBER_CHECK=users (the default): an external EHR's records, posted by a writer that is
 not a user token (here a server with authorization off, as when Synthea bundles are loaded), load
 although their prescribers have no PractitionerRole; the dispense rules still hold for every writer.
-A user token is held to the rule (applies_to; the token flow itself is tested in smart_auth)."""
+A user token is held to the rule (applies_to here; with real tokens in test_smart.py)."""
 
 from __future__ import annotations
 
