@@ -182,3 +182,21 @@ def test_ten_concurrent_dispenses_against_one_prescription(server_url: str, clie
                              (rid,)).fetchone()
     assert taken == (5, Decimal(40))
     assert stored_dispenses(database_url, rid) == 5
+
+
+def test_a_stocked_lot_keeps_its_number_and_its_expiry_follows(client: httpx.Client, database_url: str) -> None:
+    med, loc = _stocked(client, 4, lot="K9", expires="2034-05-31")
+    body = client.get(f"/Medication/{med}").json()
+    relabelled = {**body, "batch": {"lotNumber": "K10", "expirationDate": "2034-05-31"}}
+    response = client.put(f"/Medication/{med}", json=relabelled)
+    assert response.status_code == 422
+    assert diagnostics(response) == (f"Medication/{med} has 4 units of lot K9 in stock: it cannot be given another "
+                                     "batch.lotNumber (record another lot as its own Medication) "
+                                     "(pharmacy rule stocked-lot)")
+    assert client.delete(f"/Medication/{med}").status_code == 422
+    corrected = {**body, "batch": {"lotNumber": "K9", "expirationDate": "2024-05-31"}}
+    assert client.put(f"/Medication/{med}", json=corrected).status_code == 200
+    stock = client.get("/Medication/$stock", params={"medication": f"Medication/{med}"}).json()
+    parts = {p["name"]: p for p in stock["parameter"][0]["part"]}
+    assert (parts["expirationDate"]["valueDate"], parts["expired"]["valueBoolean"]) == ("2024-05-31", True)
+    assert on_hand(database_url, med, loc) == Decimal(4)
