@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import orjson
 import psycopg
 import pytest
 
@@ -78,6 +79,9 @@ def test_beyond_stock_is_409_and_changes_nothing(client: httpx.Client, people: t
     body = client.get(f"/MedicationDispense/{did}").json()
     put = client.put(f"/MedicationDispense/{did}", json={**body, "quantity": {**body["quantity"], "value": 6}})
     assert put.status_code == 409, put.text
+    patched = client.patch(f"/MedicationDispense/{did}", headers=JSON_PATCH,
+                           content=b'[{"op": "replace", "path": "/quantity/value", "value": 6}]')
+    assert patched.status_code == 409, patched.text
     assert on_hand(database_url, med, loc) == Decimal(0)
     assert stored_dispenses(database_url, rid) == 1
 
@@ -90,6 +94,18 @@ def test_an_expired_lot_is_not_dispensed(client: httpx.Client, people: tuple[str
     assert response.status_code == 422, response.text
     assert diagnostics(response) == (f"Medication/{med} lot OLD-7 expired on 2024-06-30: it may not be dispensed "
                                      "(pharmacy rule expired-lot)")
+    assert client.post("/", json=transaction(post_entry(dispense(rid, pat, 1, med=med, loc=loc)))).status_code == 422
+    good = medication(client, lot="NEW-8")
+    created(client, delivery(good, loc, 5))  # a good lot at the same place
+    did = created(client, dispense(rid, pat, 1, med=good, loc=loc))
+    body = client.get(f"/MedicationDispense/{did}").json()
+    body["medicationReference"] = {"reference": f"Medication/{med}"}
+    put = client.put(f"/MedicationDispense/{did}", json=body)
+    assert put.status_code == 422, put.text
+    patched = client.patch(f"/MedicationDispense/{did}", headers=JSON_PATCH, content=orjson.dumps(
+        [{"op": "replace", "path": "/medicationReference/reference", "value": f"Medication/{med}"}]))
+    assert patched.status_code == 422, patched.text
+    assert diagnostics(patched).endswith("(pharmacy rule expired-lot)")
 
 
 def test_a_receipt_whose_units_were_dispensed_cannot_be_undone(client: httpx.Client, people: tuple[str, str],
