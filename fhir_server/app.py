@@ -44,6 +44,8 @@ from .exchange import export_routes
 from .exchange import router as exchange_router
 from .exchange.bulk_export import ExportWorker
 from .jsonio import dumps
+from .pharmacy import routes as pharmacy_routes
+from .pharmacy import settings as pharmacy_settings
 from .render import fhir_response
 from .request_id import RequestIdMiddleware
 from .resources import audit_routes, capability, history_routes
@@ -210,6 +212,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="fhir_server", version=_software_version(), lifespan=_lifespan,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.settings = settings
+    pharmacy_settings.configure(settings)  # the pharmacy rules read FHIR_PRESCRIBER_* through it
     load_rule_modules(settings.rule_modules)  # before any write: the hook's rules are registered on import
     # Audit inside the request id (it reads the id); the request id middleware is outermost.
     app.add_middleware(AuditMiddleware, trail_of=lambda: getattr(app.state, "audit", None))
@@ -252,7 +255,7 @@ def create_app(settings: Settings) -> FastAPI:
     # discovery and OAuth endpoints, which must precede the generic /fhir/{type}/{id} routes.
     # The served OperationDefinitions' (and scheduling's SearchParameters') literal paths precede the generic
     # read of the hot router.
-    for router in (audit_routes.router, operation_definitions.router, scheduling_routes.router,
+    for router in (audit_routes.router, operation_definitions.router, scheduling_routes.router, pharmacy_routes.router,
                    resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)

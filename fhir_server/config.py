@@ -100,6 +100,11 @@ class Settings:
     # header, and an image file (SVG/PNG/JPEG) served at /auth/logo (same origin: the CSP allows no other).
     hospital_name: str = "General Hospital"
     hospital_logo: Path | None = None
+    # Pharmacy (fhir_server/pharmacy/): who is held to "an active order needs a prescriber"
+    # (users: user/patient tokens; all: every writer, fhir-server load too; off) and which
+    # PractitionerRole codes may prescribe (system|code).
+    prescriber_check: str = "users"
+    prescriber_roles: tuple[str, ...] = ("http://terminology.hl7.org/CodeSystem/practitioner-role|doctor",)
 
     @property
     def public_base(self) -> str:
@@ -129,7 +134,10 @@ class Settings:
                "FHIR_MAX_EXPANSION": str(self.max_expansion),
                "FHIR_TIMEZONE": self.timezone, "FHIR_HOLD_MINUTES": str(self.hold_minutes),
                "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours),
-               "FHIR_HOSPITAL_NAME": self.hospital_name}
+               "FHIR_HOSPITAL_NAME": self.hospital_name,
+               "FHIR_PRESCRIBER_CHECK": self.prescriber_check,
+               "FHIR_PRESCRIBER_ROLES": ",".join(self.prescriber_roles),
+               }
         if self.hospital_logo:
             env["FHIR_HOSPITAL_LOGO"] = str(self.hospital_logo)
         if self.database_url:
@@ -166,6 +174,15 @@ def _type_urls(raw: str) -> tuple[tuple[str, str], ...]:
             raise ValueError(f"FHIR_REQUIRED_PROFILES: {item!r} is not TYPE=PROFILE-URL")
         pairs.append((rtype.strip(), url.strip()))
     return tuple(pairs)
+
+
+PRESCRIBER_CHECKS = ("users", "all", "off")
+
+
+def _prescriber_check(raw: str) -> str:
+    if raw not in PRESCRIBER_CHECKS:
+        raise ValueError(f"FHIR_PRESCRIBER_CHECK: {raw!r} is not one of {', '.join(PRESCRIBER_CHECKS)}")
+    return raw
 
 
 def load_settings() -> Settings:
@@ -224,4 +241,6 @@ def load_settings() -> Settings:
         idempotency_hours=max(24, _env_int("FHIR_IDEMPOTENCY_HOURS", 24)),
         hospital_name=env.get("FHIR_HOSPITAL_NAME") or "General Hospital",
         hospital_logo=Path(env["FHIR_HOSPITAL_LOGO"]) if env.get("FHIR_HOSPITAL_LOGO") else None,
+        prescriber_check=_prescriber_check(env.get("FHIR_PRESCRIBER_CHECK") or "users"),
+        prescriber_roles=_env_list("FHIR_PRESCRIBER_ROLES") or Settings.prescriber_roles,
     )

@@ -82,6 +82,7 @@ TYPE_OPERATIONS = {
     "Patient": ["everything", "export"], "Group": ["export"], "DocumentReference": ["docref"],
     "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
+    "Medication": ["stock"],
 }
 
 
@@ -163,6 +164,8 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
     if (rtype, name) == ("Appointment", "find"):
         window = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
         return [client.get("/Appointment/$find", params=window)]
+    if (rtype, name) == ("Medication", "stock"):
+        return [client.get("/Medication/$stock", params={"below": "10"})]
     if rtype in ("Appointment", "Schedule"):
         return []  # $hold/$book/$cancel/$generate-slots change bookings: tests/integration/scheduling calls them
     return None
