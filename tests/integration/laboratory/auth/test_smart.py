@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 
-from .helpers import JSON_PATCH, fresh, put_entry, refused, report, transaction
-from .smart import http, server_settings, server_url  # noqa: F401  (the module's fixtures)
+from ..helpers import JSON_PATCH, fresh, put_entry, refused, report, transaction
 
 
 def _order(rid: str, requester: str = "Practitioner/doc-1", status: str = "active") -> dict[str, Any]:

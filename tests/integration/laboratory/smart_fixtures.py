@@ -1,6 +1,6 @@
 """Real SMART tokens for the laboratory and summary tests: two doctors and two patients' launches.
 
-The fixtures of a test module with authorization on (``from .smart import *`` style re-export)."""
+Re-exported by the conftest.py of a test folder with authorization on."""
 
 from __future__ import annotations
 
