@@ -66,6 +66,7 @@ from .search import indexer
 from .search import router as search_router
 from .search.registry import search_params_for
 from .smart_auth.dependencies import bind_policy
+from .summary import operation as summary_operation
 from .terminology.startup import load_terminology
 from .terminology.store import refresh_loaded
 
@@ -252,7 +253,7 @@ def create_app(settings: Settings) -> FastAPI:
     # The served OperationDefinitions' (and scheduling's SearchParameters') literal paths precede the generic
     # read of the hot router.
     for router in (audit_routes.router, operation_definitions.router, scheduling_routes.router,
-                   resource_router.hot_router):
+                   summary_operation.router, resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
     app.include_router(home.router)
