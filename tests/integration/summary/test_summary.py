@@ -32,8 +32,10 @@ def _records(pid: str, other: str) -> list[dict[str, Any]]:
     return [
         {"resourceType": "Patient", "id": pid, "identifier": [{"system": "urn:test:mrn", "value": pid}]},
         {"resourceType": "Patient", "id": other},
-        {"resourceType": "Condition", "id": f"{pid}-c1", "subject": subject, "recordedDate": "2024-01-01", "code": CODE},
-        {"resourceType": "Condition", "id": f"{pid}-c2", "subject": subject, "recordedDate": "2025-01-01", "code": CODE},
+        {"resourceType": "Condition", "id": f"{pid}-c1", "subject": subject, "recordedDate": "2024-01-01",
+         "code": CODE},
+        {"resourceType": "Condition", "id": f"{pid}-c2", "subject": subject, "recordedDate": "2025-01-01",
+         "code": CODE},
         {"resourceType": "Condition", "id": f"{pid}-c3", "subject": subject, "recordedDate": "2025-06-01",
          "verificationStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-ver-status",
                                             "code": "entered-in-error"}]}},
