@@ -31,12 +31,28 @@ def server_url(server_settings: Settings) -> Iterator[str]:
         yield base
 
 
+NARROW_SCOPE = "launch patient/Patient.rs patient/Observation.rs"
+
+
 @pytest.fixture(scope="module")
-def http(server_url: str, database_url: str) -> dict[str, httpx.Client]:
-    """Clients for doc-1, doc-2 (Practitioner users) and pat-a, pat-b (patient launches)."""
+def app_client(database_url: str) -> str:
+    """A registered public SMART app allowed the doctors', the patients' and a narrow patient scope."""
+    return str(cli_json(database_url, "client", "add", "--name", "Lab app", "--public", "--redirect-uri", REDIRECT,
+                        "--scope", f"launch {DOCTOR_SCOPE} patient/*.rs patient/Patient.rs patient/Observation.rs")
+               ["client_id"])
+
+
+def patient_token(server_url: str, database_url: str, client: str, patient: str, scope: str) -> str:
     root = server_url.rsplit("/fhir", 1)[0]
-    client = cli_json(database_url, "client", "add", "--name", "Lab app", "--public", "--redirect-uri",
-                      REDIRECT, "--scope", f"launch {DOCTOR_SCOPE} patient/*.rs")["client_id"]
+    launch = cli_json(database_url, "launch", "add", "--patient", patient)["launch"]
+    with httpx.Client(timeout=30, follow_redirects=False) as browser:
+        return token_for(browser, root, server_url, client, scope, "doc-1", "pw-doc-1-123", launch)
+
+
+@pytest.fixture(scope="module")
+def http(server_url: str, database_url: str, app_client: str) -> dict[str, httpx.Client]:
+    """Clients for doc-1, doc-2 (Practitioner users) and pat-a, pat-b (patient launches)."""
+    root, client = server_url.rsplit("/fhir", 1)[0], app_client
     for name in ("doc-1", "doc-2"):
         cli_json(database_url, "user", "add", "--username", name, "--password", f"pw-{name}-123",
                  "--fhir-user", f"Practitioner/{name}")
@@ -44,10 +60,8 @@ def http(server_url: str, database_url: str) -> dict[str, httpx.Client]:
     with httpx.Client(timeout=30, follow_redirects=False) as browser:
         for name in ("doc-1", "doc-2"):
             tokens[name] = token_for(browser, root, server_url, client, DOCTOR_SCOPE, name, f"pw-{name}-123")
-        for patient in ("pat-a", "pat-b"):
-            launch = cli_json(database_url, "launch", "add", "--patient", patient)["launch"]
-            tokens[patient] = token_for(browser, root, server_url, client, PATIENT_SCOPE, "doc-1", "pw-doc-1-123",
-                                        launch)
+    for patient in ("pat-a", "pat-b"):
+        tokens[patient] = patient_token(server_url, database_url, client, patient, PATIENT_SCOPE)
     clients = {name: httpx.Client(base_url=server_url, timeout=30, headers={"Authorization": f"Bearer {token}"})
                for name, token in tokens.items()}
     for patient in ("pat-a", "pat-b"):
