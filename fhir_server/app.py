@@ -68,6 +68,7 @@ from .search import indexer
 from .search import router as search_router
 from .search.registry import search_params_for
 from .smart_auth.dependencies import bind_policy
+from .summary import operation as summary_operation
 from .terminology.startup import load_terminology
 from .terminology.store import refresh_loaded
 
@@ -255,7 +256,11 @@ def create_app(settings: Settings) -> FastAPI:
     # discovery and OAuth endpoints, which must precede the generic /fhir/{type}/{id} routes.
     # The served OperationDefinitions' (and scheduling's SearchParameters') literal paths precede the generic
     # read of the hot router.
-    for router in (audit_routes.router, operation_definitions.router, scheduling_routes.router, pharmacy_routes.router,
+    for router in (audit_routes.router,
+                   operation_definitions.router,
+                   scheduling_routes.router,
+                   pharmacy_routes.router,
+                   summary_operation.router,
                    resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)

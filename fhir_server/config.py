@@ -105,6 +105,8 @@ class Settings:
     # PractitionerRole codes may prescribe (system|code).
     prescriber_check: str = "users"
     prescriber_roles: tuple[str, ...] = ("http://terminology.hl7.org/CodeSystem/practitioner-role|doctor",)
+    # Patient/$summary (fhir_server/summary/): the most recent entries each section lists.
+    summary_section_limit: int = 50
 
     @property
     def public_base(self) -> str:
@@ -137,6 +139,7 @@ class Settings:
                "FHIR_HOSPITAL_NAME": self.hospital_name,
                "FHIR_PRESCRIBER_CHECK": self.prescriber_check,
                "FHIR_PRESCRIBER_ROLES": ",".join(self.prescriber_roles),
+               "FHIR_SUMMARY_SECTION_LIMIT": str(self.summary_section_limit),
                }
         if self.hospital_logo:
             env["FHIR_HOSPITAL_LOGO"] = str(self.hospital_logo)
@@ -243,4 +246,5 @@ def load_settings() -> Settings:
         hospital_logo=Path(env["FHIR_HOSPITAL_LOGO"]) if env.get("FHIR_HOSPITAL_LOGO") else None,
         prescriber_check=_prescriber_check(env.get("FHIR_PRESCRIBER_CHECK") or "users"),
         prescriber_roles=_env_list("FHIR_PRESCRIBER_ROLES") or Settings.prescriber_roles,
+        summary_section_limit=max(1, _env_int("FHIR_SUMMARY_SECTION_LIMIT", 50)),
     )

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from ..pharmacy.demo import load_pharmacy_demo
+from ..laboratory.demo import load_lab_demo
 from ..resources.service import ResourceService
 from ..scheduling.demo import load_scheduling_demo
 from .generate import demo_resources
@@ -51,6 +52,7 @@ async def load_demo(service: ResourceService) -> int:
             written += 1
     written += await load_scheduling_demo(service)  # a department whose doctors can be booked at once
     written += await load_pharmacy_demo(service)  # a formulary with stock and a prescription to dispense
+    written += await load_lab_demo(service)  # a lab order in progress and a final report
     if written:
         log.info("demo data: wrote %d resources (Patient/demo-patient and friends)", written)
     return written

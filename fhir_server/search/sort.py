@@ -24,7 +24,10 @@ __all__ = ["SortColumn", "sort_columns", "keyset_condition", "order_by", "decode
 _KEYS: dict[str, tuple[str, str, str, str]] = {
     "string": ("search_string", "min(k.value)", "max(k.value)", "text"),
     "token": ("search_token", "min(k.code)", "max(k.code)", "text"),
-    "date": ("search_date", "min(k.low)", "max(k.high)", "timestamptz"),
+    # Open ends are stored as -infinity/infinity, which no Python datetime holds (the key is read back for
+    # paging): they sort as the first and last instants FHIR can write, so an ongoing Period still sorts last.
+    "date": ("search_date", "min(greatest(k.low, '0001-01-01T00:00:00Z'))",
+             "max(least(k.high, '9999-12-31T23:59:59.999Z'))", "timestamptz"),
     "number": ("search_number", "min(k.low)", "max(k.high)", "numeric"),
     "quantity": ("search_quantity", "min(k.low)", "max(k.high)", "numeric"),
     "uri": ("search_uri", "min(k.uri)", "max(k.uri)", "text"),

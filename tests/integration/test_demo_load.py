@@ -13,11 +13,17 @@ import pytest
 from fhir_server.cli import main
 from fhir_server.demo import demo_resources
 from fhir_server.pharmacy.demo import PHARMACY_DEMO
+from fhir_server.laboratory.demo import LAB_DEMO
 from fhir_server.scheduling.demo import SCHEDULING_DEMO
 
 # The generated hospital and its bookable department; the department's Slots depend on the day
 # the demo is loaded (the next 14 days of weekday availability), so they are counted apart.
-EXPECTED = Counter(r["resourceType"] for r in [*demo_resources(), *SCHEDULING_DEMO, *PHARMACY_DEMO])
+EXPECTED = Counter(r["resourceType"] for r in [
+    *demo_resources(),
+    *SCHEDULING_DEMO,
+    *PHARMACY_DEMO,
+    *LAB_DEMO,
+])
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +83,10 @@ def _pages(client: httpx.Client, url: str, params: dict[str, str] | None) -> lis
         page = client.get(nxt[0]).json()
 
 
-def test_amys_observations_fill_four_pages(loaded: str, client: httpx.Client) -> None:
+def test_amys_observations_fill_five_pages(loaded: str, client: httpx.Client) -> None:
     pages = _pages(client, "/Observation", {"subject": "Patient/demo-patient"})
-    assert [len(p) for p in pages] == [20, 20, 20, 20]
-    assert len({r["id"] for p in pages for r in p}) == 80
+    assert [len(p) for p in pages] == [20, 20, 20, 20, 2]  # 80 generated, 2 lab results (laboratory/demo.py)
+    assert len({r["id"] for p in pages for r in p}) == 82
     bp = client.get("/Observation", params={"subject": "Patient/demo-patient", "code": "http://loinc.org|85354-9",
                                             "_sort": "-date", "_total": "accurate"}).json()
     assert bp["total"] == 16 and bp["entry"][0]["resource"]["id"] == "demo-bp"

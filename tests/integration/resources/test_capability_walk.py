@@ -79,7 +79,7 @@ def test_declares_transaction_batch_and_system_export(statement: dict[str, Any])
 
 # The operations a type serves beside $validate (which every type serves).
 TYPE_OPERATIONS = {
-    "Patient": ["everything", "export"], "Group": ["export"], "DocumentReference": ["docref"],
+    "Patient": ["everything", "export", "summary"], "Group": ["export"], "DocumentReference": ["docref"],
     "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
     "Medication": ["stock"],
@@ -117,6 +117,10 @@ def _operation_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> l
         return [client.get(f"/Patient/{pid}/$everything"), client.get("/Patient/$everything")]
     if (rtype, name) == ("Patient", "export"):
         return [client.get("/Patient/$export", headers=ASYNC)]
+    if (rtype, name) == ("Patient", "summary"):
+        client.patch(f"/Patient/{pid}", json=[{"op": "add", "path": "/identifier", "value": [
+            {"system": "urn:walk:mrn", "value": pid}]}], headers={"Content-Type": "application/json-patch+json"})
+        return [client.get(f"/Patient/{pid}/$summary"), client.get(f"/Patient/$summary?identifier=urn:walk:mrn|{pid}")]
     if (rtype, name) == ("Group", "export"):
         gid = client.post("/Group", json={"resourceType": "Group", "type": "person", "actual": True}).json()["id"]
         return [client.get(f"/Group/{gid}/$export", headers=ASYNC)]
@@ -203,6 +207,7 @@ def test_every_served_operation_route_is_declared(statement: dict[str, Any]) -> 
     app = create_app(Settings(database_url="postgresql://unused", auth="off"))
     served = {op for path in _paths(app.router.routes) if (op := _route_operation(path))}
     assert served == {(None, "export"), ("Patient", "export"), ("Group", "export"), ("Patient", "everything"),
+                      ("Patient", "summary"),
                       ("*", "validate"), *((t, code) for t, codes in TYPE_OPERATIONS.items() for code in codes
                                            if t not in ("Patient", "Group"))}
     rest = statement["rest"][0]

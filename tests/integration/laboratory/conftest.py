@@ -1,0 +1,1 @@
+"""Laboratory tests run on the shared server fixtures (auth off unless a module says otherwise)."""
