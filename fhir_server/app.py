@@ -27,6 +27,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from . import home, smart_auth
+from .admissions import routes as admissions_routes
 from .audit.keyring import load_key
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
@@ -252,7 +253,7 @@ def create_app(settings: Settings) -> FastAPI:
     # The served OperationDefinitions' (and scheduling's SearchParameters') literal paths precede the generic
     # read of the hot router.
     for router in (audit_routes.router, operation_definitions.router, scheduling_routes.router,
-                   resource_router.hot_router):
+                   admissions_routes.router, resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
     app.include_router(home.router)

@@ -7,8 +7,19 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import psycopg
 
-from .helpers import (HOME, bed, bed_code, create, diagnostics, encounter, fresh, occupants, patch_status,
-                      put_entry, transaction)
+from .helpers import (
+    HOME,
+    bed,
+    bed_code,
+    create,
+    diagnostics,
+    encounter,
+    fresh,
+    occupants,
+    patch_status,
+    put_entry,
+    transaction,
+)
 
 RACERS = 10
 

@@ -82,6 +82,7 @@ TYPE_OPERATIONS = {
     "Patient": ["everything", "export"], "Group": ["export"], "DocumentReference": ["docref"],
     "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
+    "Encounter": ["triage-queue"], "Organization": ["tree"],
 }
 
 
@@ -163,6 +164,11 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
     if (rtype, name) == ("Appointment", "find"):
         window = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-02T00:00:00Z"}
         return [client.get("/Appointment/$find", params=window)]
+    if (rtype, name) == ("Encounter", "triage-queue"):
+        return [client.get("/Encounter/$triage-queue")]
+    if (rtype, name) == ("Organization", "tree"):
+        oid = client.post("/Organization", json={"resourceType": "Organization", "name": "walk"}).json()["id"]
+        return [client.get(f"/Organization/{oid}/$tree")]
     if rtype in ("Appointment", "Schedule"):
         return []  # $hold/$book/$cancel/$generate-slots change bookings: tests/integration/scheduling calls them
     return None
