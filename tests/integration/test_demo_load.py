@@ -12,11 +12,12 @@ import pytest
 
 from fhir_server.cli import main
 from fhir_server.demo import demo_resources
+from fhir_server.admissions.demo import ADMISSIONS_DEMO
 from fhir_server.scheduling.demo import SCHEDULING_DEMO
 
 # The generated hospital and its bookable department; the department's Slots depend on the day
 # the demo is loaded (the next 14 days of weekday availability), so they are counted apart.
-EXPECTED = Counter(r["resourceType"] for r in [*demo_resources(), *SCHEDULING_DEMO])
+EXPECTED = Counter(r["resourceType"] for r in [*demo_resources(), *SCHEDULING_DEMO, *ADMISSIONS_DEMO])
 
 
 @pytest.fixture(scope="module")
@@ -90,4 +91,4 @@ def test_amys_observations_fill_four_pages(loaded: str, client: httpx.Client) ->
     everything = client.get("/Patient/demo-patient/$everything", params={"_count": "1000"}).json()
     kinds = Counter(e["resource"]["resourceType"] for e in everything["entry"])
     assert (kinds["Encounter"], kinds["Condition"], kinds["MedicationRequest"], kinds["AllergyIntolerance"],
-            kinds["Immunization"], kinds["Appointment"]) == (16, 2, 2, 1, 4, 1)
+            kinds["Immunization"], kinds["Appointment"]) == (17, 2, 2, 1, 4, 1)  # 16 visits + the admission
