@@ -1,7 +1,8 @@
 """Admissions demo data (``make serve``): the generated hospital already has its departments
 (General medicine and Cardiology, ``partOf`` Organization/demo-hospital, and scheduling's
 Cardiology clinic); here Ward A of General medicine with two rooms of three beds each, and one
-inpatient (Patient/demo-patient) admitted to bed demo-bed-101a, so the bed shows occupied (O) and ``Organization/demo-hospital/$tree`` lists the departments.
+inpatient (Patient/demo-patient) admitted to bed demo-bed-101a, so the bed shows occupied (O);
+``Organization/demo-hospital/$tree`` lists the departments.
 Fixed ids, written only when missing, beds before the admission (whose rule marks its bed O).
 """
 

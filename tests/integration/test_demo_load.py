@@ -10,9 +10,9 @@ import httpx
 import psycopg
 import pytest
 
+from fhir_server.admissions.demo import ADMISSIONS_DEMO
 from fhir_server.cli import main
 from fhir_server.demo import demo_resources
-from fhir_server.admissions.demo import ADMISSIONS_DEMO
 from fhir_server.scheduling.demo import SCHEDULING_DEMO
 
 # The generated hospital and its bookable department; the department's Slots depend on the day
