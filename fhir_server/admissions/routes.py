@@ -1,7 +1,8 @@
 """HTTP routes of the admissions operations: parse, call one operation, render (habit 1).
 
-GET /Encounter/$triage-queue, GET /Organization/[id]/$tree, and their OperationDefinitions
-(GET /OperationDefinition/Encounter-triage-queue, /OperationDefinition/Organization-tree).
+GET /Encounter/$triage-queue, GET /Organization/[id]/$tree, GET /Location/[id]/$bed-board, and
+their OperationDefinitions (GET /OperationDefinition/Encounter-triage-queue, Organization-tree,
+Location-bed-board).
 http://hl7.org/fhir/R4/operations.html
 """
 
@@ -18,7 +19,7 @@ from ..errors import BadRequest
 from ..render import fhir_response
 from ..resources.operations.registry import Operation, register
 from ..smart_auth.policy import policy_of
-from . import tree, triage
+from . import bed_board, tree, triage
 
 __all__ = ["router"]
 
@@ -28,6 +29,8 @@ register(Operation(triage.CAPABILITY_ENTRY["name"], triage.CAPABILITY_ENTRY["def
                    type_level=True))
 register(Operation(tree.CAPABILITY_ENTRY["name"], tree.CAPABILITY_ENTRY["definition"], types=("Organization",),
                    instance_level=True))
+register(Operation(bed_board.CAPABILITY_ENTRY["name"], bed_board.CAPABILITY_ENTRY["definition"],
+                   types=("Location",), instance_level=True))
 
 
 @cache
@@ -60,11 +63,18 @@ async def tree_route(request: Request, resource_id: str) -> Response:
     return fhir_response(request, bundle)
 
 
+@router.get("/Location/{resource_id}/$bed-board")
+async def bed_board_route(request: Request, resource_id: str) -> Response:
+    async with request.app.state.db.connection() as conn:
+        board = await bed_board.bed_board(conn, resource_id, policy_of(request))
+    return fhir_response(request, board)
+
+
 def _serving(body: bytes) -> Any:
     async def serve(request: Request) -> Response:
         return fhir_response(request, body)
     return serve
 
 
-for _rid in ("Encounter-triage-queue", "Organization-tree"):
+for _rid in ("Encounter-triage-queue", "Organization-tree", "Location-bed-board"):
     router.add_api_route(f"/OperationDefinition/{_rid}", _serving(_definitions()[_rid]), methods=["GET"])

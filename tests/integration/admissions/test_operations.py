@@ -85,3 +85,30 @@ def test_operation_definitions_are_served(client: httpx.Client) -> None:
     for rid, code in (("Encounter-triage-queue", "triage-queue"), ("Organization-tree", "tree")):
         response = client.get(f"/OperationDefinition/{rid}")
         assert response.status_code == 200 and response.json()["code"] == code
+
+
+def test_bed_board_lists_the_ward_beds_with_status_and_occupant(client: httpx.Client) -> None:
+    ward = create(client, {"resourceType": "Location", "name": "Ward Z", "physicalType": {"coding": [
+        {"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "wa"}]}})
+    room = create(client, {"resourceType": "Location", "name": "Room 1", "partOf": {
+        "reference": f"Location/{ward['id']}"}, "physicalType": {"coding": [
+            {"system": "http://terminology.hl7.org/CodeSystem/location-physical-type", "code": "ro"}]}})
+    beds = {}
+    for name in ("Bed B", "Bed A"):
+        beds[name] = create(client, {
+            "resourceType": "Location", "name": name, "status": "active",
+            "partOf": {"reference": f"Location/{room['id']}"},
+            "physicalType": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/location-physical-type",
+                                         "code": "bd"}]},
+            "operationalStatus": {"system": "http://terminology.hl7.org/CodeSystem/v2-0116", "code": "U"}})["id"]
+    admitted = create(client, encounter("in-progress", bed=beds["Bed B"]))
+    response = client.get(f"/Location/{ward['id']}/$bed-board")
+    assert response.status_code == 200, response.text
+    assert response.json() == {"resourceType": "Parameters", "parameter": [
+        {"name": "bed", "part": [{"name": "location", "valueReference": {"reference": f"Location/{beds['Bed A']}"}},
+                                 {"name": "status", "valueCode": "U"}]},
+        {"name": "bed", "part": [{"name": "location", "valueReference": {"reference": f"Location/{beds['Bed B']}"}},
+                                 {"name": "status", "valueCode": "O"},
+                                 {"name": "encounter",
+                                  "valueReference": {"reference": f"Encounter/{admitted['id']}"}}]}]}
+    assert client.get("/Location/nope/$bed-board").status_code == 404

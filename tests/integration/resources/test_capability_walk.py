@@ -82,7 +82,7 @@ TYPE_OPERATIONS = {
     "Patient": ["everything", "export"], "Group": ["export"], "DocumentReference": ["docref"],
     "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
-    "Encounter": ["triage-queue"], "Organization": ["tree"],
+    "Encounter": ["triage-queue"], "Organization": ["tree"], "Location": ["bed-board"],
 }
 
 
@@ -169,6 +169,9 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
     if (rtype, name) == ("Organization", "tree"):
         oid = client.post("/Organization", json={"resourceType": "Organization", "name": "walk"}).json()["id"]
         return [client.get(f"/Organization/{oid}/$tree")]
+    if (rtype, name) == ("Location", "bed-board"):
+        lid = client.post("/Location", json={"resourceType": "Location", "name": "walk ward"}).json()["id"]
+        return [client.get(f"/Location/{lid}/$bed-board")]
     if rtype in ("Appointment", "Schedule"):
         return []  # $hold/$book/$cancel/$generate-slots change bookings: tests/integration/scheduling calls them
     return None
