@@ -4,7 +4,7 @@ Waiting: Encounters with status ``arrived`` or ``triaged`` whose arrival (``peri
 on today in the hospital's time zone (``FHIR_TIMEZONE``). Order: ``Encounter.priority``
 (v3-ActPriority) EM emergency, S stat, A ASAP, UR urgent, R routine, EL elective, then any other
 or none; within a priority, earliest arrival first (then id). Optional ``class`` (a v3-ActCode
-code, e.g. EMER) narrows the queue. Out: a searchset Bundle; each entry carries its waiting time
+code, e.g. EMER, or system|code) narrows the queue. Out: a searchset Bundle; each entry carries its waiting time
 (now minus arrival, whole minutes) as the extension ``WAITING`` (a Duration in UCUM ``min``).
 The caller's Encounter search predicate is part of the statement, so scopes decide who is seen.
 """
@@ -84,7 +84,8 @@ async def triage_queue(conn: AsyncConnection[Any], params: Mapping[str, str], po
         raise Forbidden("$triage-queue needs a scope to search Encounters (e.g. user/Encounter.rs)")
     count = _count(params.get("_count"))
     start, end = _today(timezone)
-    statement = _statement(start, end, params.get("class") or None, policy.predicate("Encounter", "s"), count)
+    klass = (params.get("class") or "").rpartition("|")[2] or None  # a code, or system|code
+    statement = _statement(start, end, klass, policy.predicate("Encounter", "s"), count)
     rows = await (await conn.execute(statement.sql, statement.params)).fetchall()
     now = datetime.now(UTC)
     entries = [_entry(base, orjson.loads(row[0]), row[1], now) for row in rows[:count]]

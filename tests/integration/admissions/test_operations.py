@@ -53,6 +53,9 @@ def test_triage_queue_orders_by_priority_then_arrival_with_waiting_time(client: 
     assert waits[0]["valueDuration"]["value"] in (early, early + 1)
     emer = client.get("/Encounter/$triage-queue", params={"class": "EMER"}).json()
     assert [e["resource"]["id"] for e in emer["entry"]] == expected[:4]
+    coded = client.get("/Encounter/$triage-queue", params={
+        "class": "http://terminology.hl7.org/CodeSystem/v3-ActCode|AMB", "_count": "1"}).json()
+    assert [e["resource"]["id"] for e in coded["entry"]] == [unprioritised["id"]]
 
 
 def test_triage_queue_refuses_unknown_parameters(client: httpx.Client) -> None:
