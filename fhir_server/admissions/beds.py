@@ -25,7 +25,7 @@ from ..search import indexer
 from .references import coded, reference_id
 
 __all__ = ["ACT_CODE", "PHYSICAL_TYPE", "BED_STATUS", "HOLDING", "RULE", "is_inpatient", "is_bed",
-           "following", "hold_bed", "occupant_of"]
+           "following", "hold_bed", "occupant_of", "may_hold_a_bed"]
 
 RULE = "admissions.bed-occupancy"
 ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
@@ -61,6 +61,11 @@ def _candidates(encounter: Mapping[str, Any] | None) -> list[str]:
             if lid is not None:
                 ids.append(lid)
     return ids
+
+
+def may_hold_a_bed(encounter: Mapping[str, Any]) -> bool:
+    """Could this Encounter hold a bed (inpatient, in-progress/onleave, an active location)?"""
+    return bool(_candidates(encounter))
 
 
 async def _beds(conn: AsyncConnection[Any], ids: list[str]) -> dict[str, dict[str, Any]]:

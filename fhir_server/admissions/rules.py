@@ -15,7 +15,7 @@ from psycopg import AsyncConnection
 
 from ..errors import Conflict, Unprocessable
 from ..rules import Change, register
-from .beds import HOLDING, following, hold_bed, is_bed, is_inpatient, occupant_of
+from .beds import HOLDING, following, hold_bed, is_bed, is_inpatient, may_hold_a_bed, occupant_of
 from .beds import RULE as BED_RULE
 from .departments import check_part_of
 from .encounter_status import check_transition
@@ -66,6 +66,10 @@ async def guard_organization(conn: AsyncConnection[Any], change: Change) -> None
     await check_part_of(conn, change.id, change.old, change.new)
 
 
-register("Encounter", guard_encounter, order=50, name="admissions.encounter")
-register("Location", guard_location, order=50, name="admissions.bed")
-register("Organization", guard_organization, order=50, name="admissions.organization-tree")
+# ``creates``: what a create needs the rule for (docs/rules.md), so the bulk create paths keep the
+# rest: a create checks no transition; only an Encounter that may hold a bed writes a row; a new
+# Location is no occupied bed yet; a new Organization can close a cycle only through its partOf.
+register("Encounter", guard_encounter, order=50, name="admissions.encounter", creates=may_hold_a_bed)
+register("Location", guard_location, order=50, name="admissions.bed", creates=lambda _location: False)
+register("Organization", guard_organization, order=50, name="admissions.organization-tree",
+         creates=lambda organization: "partOf" in organization)
