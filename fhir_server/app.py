@@ -27,6 +27,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from . import home, smart_auth, webapp
+from .admissions import routes as admissions_routes
 from .audit.keyring import load_key
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
@@ -261,6 +262,7 @@ def create_app(settings: Settings) -> FastAPI:
                    scheduling_routes.router,
                    pharmacy_routes.router,
                    summary_operation.router,
+                   admissions_routes.router,
                    resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)

@@ -12,8 +12,9 @@ import logging
 import uuid
 from typing import Any
 
-from ..pharmacy.demo import load_pharmacy_demo
+from ..admissions.demo import load_admissions_demo
 from ..laboratory.demo import load_lab_demo
+from ..pharmacy.demo import load_pharmacy_demo
 from ..resources.service import ResourceService
 from ..scheduling.demo import load_scheduling_demo
 from .generate import demo_resources
@@ -53,6 +54,7 @@ async def load_demo(service: ResourceService) -> int:
     written += await load_scheduling_demo(service)  # a department whose doctors can be booked at once
     written += await load_pharmacy_demo(service)  # a formulary with stock and a prescription to dispense
     written += await load_lab_demo(service)  # a lab order in progress and a final report
+    written += await load_admissions_demo(service)  # two departments, a ward with six beds, one inpatient
     if written:
         log.info("demo data: wrote %d resources (Patient/demo-patient and friends)", written)
     return written

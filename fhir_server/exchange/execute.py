@@ -17,7 +17,7 @@ from ..render import FHIR_JSON
 from ..resources import interactions, patch_formats, repository
 from ..resources.interactions import Patcher
 from ..resources.versions import Version, parse_etag, parse_http_date
-from ..rules import has_rules
+from ..rules import create_needs_rules
 from .entries import EntryRequest
 
 if TYPE_CHECKING:
@@ -83,9 +83,9 @@ async def _post(conn: AsyncConnection[Any], ctx: BundleContext, entry: EntryRequ
 
 def bulk_creatable(entry: EntryRequest) -> bool:
     """A transaction's plain create: written together with the others by ``execute_creates``
-    (not for a type with write rules: those run on the general path, entry by entry)."""
+    (not when a write rule must run for it: those run on the general path, entry by entry)."""
     return entry.method == "POST" and entry.resource_type is not None and entry.operation is None \
-        and not has_rules(entry.resource_type)
+        and isinstance(entry.resource, dict) and not create_needs_rules(entry.resource_type, entry.resource)
 
 
 async def execute_creates(conn: AsyncConnection[Any], ctx: BundleContext,

@@ -29,7 +29,7 @@ from ..fhir.datetimes import format_instant, now_instant
 from ..fhir.numbers import is_ascii_digits
 from ..ids import time_ordered_id
 from ..jsonio import dumps
-from ..rules import has_rules
+from ..rules import create_needs_rules, has_rules
 from .rule_hook import apply_rules, refuse_fast_path
 from .versions import Version
 
@@ -272,7 +272,7 @@ async def create_many(conn: AsyncConnection[Any], indexer: Indexer,
     indexed: list[tuple[str, str, dict[str, Any]]] = []
     versions: list[Version] = []
     for resource, rid in items:
-        if has_rules(resource["resourceType"]):  # the bundle executes these entries singly
+        if create_needs_rules(resource["resourceType"], resource):  # the bundle executes these entries singly
             refuse_fast_path(resource["resourceType"], "create_many")
         content, moment = _stamp(resource, rid, 1)
         rtype, body = content["resourceType"], dumps(content)

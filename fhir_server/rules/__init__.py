@@ -8,9 +8,9 @@ bundle entry, ``fhir-server load``), with the old and new version. It may refuse
 """
 
 from .change import Change, Interaction
-from .conflicts import Registration, Rule
+from .conflicts import CreateTest, Registration, Rule
 from .loading import KNOWN_RULE_MODULES, load_rule_modules
-from .registry import DEFAULT_ORDER, REGISTRY, Registry, has_rules, register, run
+from .registry import DEFAULT_ORDER, REGISTRY, Registry, create_needs_rules, has_rules, register, run
 
-__all__ = ["Change", "Interaction", "Rule", "Registration", "Registry", "REGISTRY", "DEFAULT_ORDER", "register",
-           "has_rules", "run", "KNOWN_RULE_MODULES", "load_rule_modules"]
+__all__ = ["Change", "Interaction", "Rule", "CreateTest", "Registration", "Registry", "REGISTRY", "DEFAULT_ORDER",
+           "register", "has_rules", "create_needs_rules", "run", "KNOWN_RULE_MODULES", "load_rule_modules"]

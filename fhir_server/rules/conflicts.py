@@ -19,9 +19,12 @@ from psycopg.errors import ExclusionViolation, UniqueViolation
 from ..errors import Conflict
 from .change import Change
 
-__all__ = ["Rule", "Registration", "call_rule"]
+__all__ = ["Rule", "CreateTest", "Registration", "call_rule"]
 
 Rule = Callable[[AsyncConnection[Any], Change], Awaitable[None]]
+# For a create: does this new resource need the rule? False only when the rule provably does
+# nothing for such a create (no refusal, no side row), so the bulk create paths may store it.
+CreateTest = Callable[[Mapping[str, Any]], bool]
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class Registration:
     order: int
     seq: int  # registration sequence: breaks ties of ``order``
     conflicts: Mapping[str, str] = field(default_factory=dict)
+    creates: CreateTest | None = None  # None: every create needs the rule
+
+    def needed_by_create(self, resource: Mapping[str, Any]) -> bool:
+        return self.creates is None or self.creates(resource)
 
     @property
     def sort_key(self) -> tuple[int, int]:

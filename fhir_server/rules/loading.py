@@ -18,6 +18,7 @@ KNOWN_RULE_MODULES: tuple[str, ...] = (
     "fhir_server.scheduling.rules",
     "fhir_server.pharmacy.rules",
     "fhir_server.laboratory.rules",
+    "fhir_server.admissions.rules",
 )
 
 

@@ -14,9 +14,9 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from .change import Change
-from .conflicts import Registration, Rule, call_rule
+from .conflicts import CreateTest, Registration, Rule, call_rule
 
-__all__ = ["Registry", "REGISTRY", "register", "has_rules", "run", "DEFAULT_ORDER"]
+__all__ = ["Registry", "REGISTRY", "register", "has_rules", "create_needs_rules", "run", "DEFAULT_ORDER"]
 
 ALL_TYPES = "*"
 DEFAULT_ORDER = 100
@@ -31,12 +31,15 @@ class Registry:
         self._for_all = False
 
     def register(self, resource_type: str, rule: Rule, *, order: int = DEFAULT_ORDER, name: str | None = None,
-                 conflicts: Mapping[str, str] | None = None) -> Registration:
+                 conflicts: Mapping[str, str] | None = None, creates: CreateTest | None = None) -> Registration:
         """Add ``rule`` for ``resource_type`` (or "*"). ``name`` defaults to the rule's qualified
         name; registering the same name for the same type again replaces it (a re-imported module
-        does not run its rules twice). ``conflicts``: constraint name -> the 409 message."""
+        does not run its rules twice). ``conflicts``: constraint name -> the 409 message.
+        ``creates``: a pure test of a new resource, False when a create of it needs no rule run
+        (see ``create_needs_rules``); None: every create runs the rule."""
         name = name or f"{rule.__module__}.{rule.__qualname__}"
-        registration = Registration(resource_type, rule, name, order, next(self._seq), dict(conflicts or {}))
+        registration = Registration(resource_type, rule, name, order, next(self._seq), dict(conflicts or {}),
+                                    creates)
         self._registrations[(resource_type, name)] = registration
         self._rebuild()
         return registration
@@ -59,6 +62,14 @@ class Registry:
     def has_rules(self, resource_type: str) -> bool:
         return self._for_all or resource_type in self._ruled
 
+    def create_needs_rules(self, resource_type: str, resource: Mapping[str, Any]) -> bool:
+        """Must a create of ``resource`` run rules? False when the type has none, or when each of
+        its rules declared (``creates``) that it does nothing for this create: then the bulk create
+        paths may store it (a Synthea load's finished Encounters)."""
+        if not self.has_rules(resource_type):
+            return False
+        return any(r.needed_by_create(resource) for r in self.rules_for(resource_type))
+
     def rules_for(self, resource_type: str) -> tuple[Registration, ...]:
         return self._by_type.get(resource_type) or self._by_type.get(ALL_TYPES, ())
 
@@ -73,4 +84,5 @@ class Registry:
 REGISTRY = Registry()
 register = REGISTRY.register
 has_rules = REGISTRY.has_rules
+create_needs_rules = REGISTRY.create_needs_rules
 run = REGISTRY.run

@@ -10,10 +10,11 @@ import httpx
 import psycopg
 import pytest
 
+from fhir_server.admissions.demo import ADMISSIONS_DEMO
 from fhir_server.cli import main
 from fhir_server.demo import demo_resources
-from fhir_server.pharmacy.demo import PHARMACY_DEMO
 from fhir_server.laboratory.demo import LAB_DEMO
+from fhir_server.pharmacy.demo import PHARMACY_DEMO
 from fhir_server.scheduling.demo import SCHEDULING_DEMO
 
 # The generated hospital and its bookable department; the department's Slots depend on the day
@@ -23,6 +24,7 @@ EXPECTED = Counter(r["resourceType"] for r in [
     *SCHEDULING_DEMO,
     *PHARMACY_DEMO,
     *LAB_DEMO,
+    *ADMISSIONS_DEMO,
 ])
 
 
@@ -97,4 +99,4 @@ def test_amys_observations_fill_five_pages(loaded: str, client: httpx.Client) ->
     everything = client.get("/Patient/demo-patient/$everything", params={"_count": "1000"}).json()
     kinds = Counter(e["resource"]["resourceType"] for e in everything["entry"])
     assert (kinds["Encounter"], kinds["Condition"], kinds["MedicationRequest"], kinds["AllergyIntolerance"],
-            kinds["Immunization"], kinds["Appointment"]) == (16, 2, 2, 1, 4, 1)
+            kinds["Immunization"], kinds["Appointment"]) == (17, 2, 2, 1, 4, 1)  # 16 visits + the admission

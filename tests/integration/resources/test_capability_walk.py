@@ -83,6 +83,7 @@ TYPE_OPERATIONS = {
     "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
     "Medication": ["stock"],
+    "Encounter": ["triage-queue"], "Organization": ["tree"], "Location": ["bed-board"],
 }
 
 
@@ -170,6 +171,14 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
         return [client.get("/Appointment/$find", params=window)]
     if (rtype, name) == ("Medication", "stock"):
         return [client.get("/Medication/$stock", params={"below": "10"})]
+    if (rtype, name) == ("Encounter", "triage-queue"):
+        return [client.get("/Encounter/$triage-queue")]
+    if (rtype, name) == ("Organization", "tree"):
+        oid = client.post("/Organization", json={"resourceType": "Organization", "name": "walk"}).json()["id"]
+        return [client.get(f"/Organization/{oid}/$tree")]
+    if (rtype, name) == ("Location", "bed-board"):
+        lid = client.post("/Location", json={"resourceType": "Location", "name": "walk ward"}).json()["id"]
+        return [client.get(f"/Location/{lid}/$bed-board")]
     if rtype in ("Appointment", "Schedule"):
         return []  # $hold/$book/$cancel/$generate-slots change bookings: tests/integration/scheduling calls them
     return None

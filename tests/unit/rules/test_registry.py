@@ -74,3 +74,16 @@ def test_the_fast_creates_refuse_a_type_with_rules() -> None:
             asyncio.run(repository.create_many(None, None, [({"resourceType": "Basic"}, "x")]))  # type: ignore[arg-type]
     finally:
         rules.REGISTRY.unregister(registration)
+
+
+def test_create_needs_rules_asks_each_rule_its_create_test() -> None:
+    registry = Registry()
+    assert not registry.create_needs_rules("Basic", {"resourceType": "Basic"})  # no rules at all
+    registry.register("Basic", _rule("held"), name="held", creates=lambda r: r.get("status") == "held")
+    assert not registry.create_needs_rules("Basic", {"resourceType": "Basic", "status": "free"})
+    assert registry.create_needs_rules("Basic", {"resourceType": "Basic", "status": "held"})
+    registry.register("Basic", _rule("every"), name="every")  # no create test: every create needs it
+    assert registry.create_needs_rules("Basic", {"resourceType": "Basic", "status": "free"})
+    star = Registry()
+    star.register("*", _rule("all"), name="all")
+    assert star.create_needs_rules("Observation", {"resourceType": "Observation"})
