@@ -30,6 +30,7 @@ from . import home, smart_auth
 from .audit.keyring import load_key
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
+from .claims import routes as claims_routes
 from .config import Settings, load_settings
 from .conformance.claims import claims_of
 from .conformance.startup import apply_write_policy, load_profiles
@@ -252,7 +253,7 @@ def create_app(settings: Settings) -> FastAPI:
     # The served OperationDefinitions' (and scheduling's SearchParameters') literal paths precede the generic
     # read of the hot router.
     for router in (audit_routes.router, operation_definitions.router, scheduling_routes.router,
-                   resource_router.hot_router):
+                   claims_routes.router, resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
     app.include_router(home.router)

@@ -7,6 +7,7 @@ Every option has an environment variable (``FHIR_*``) and most have a CLI flag o
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -96,6 +97,13 @@ class Settings:
     timezone: str = "UTC"
     hold_minutes: int = 10
     idempotency_hours: int = 24
+    # Claims (fhir_server/claims/): the insurer Organization ids whose claims this server adjudicates
+    # (others are stored queued for the insurer's own system), the system|code lists of services that
+    # need a preauthorization and of those a person must review (pended), and the default currency.
+    claims_adjudicated_insurers: tuple[str, ...] = ("payer-demo",)
+    claims_preauth_codes: tuple[str, ...] = ("http://www.ama-assn.org/go/cpt|70551",)
+    claims_review_codes: tuple[str, ...] = ("http://www.ama-assn.org/go/cpt|99499",)
+    claims_currency: str = "USD"
 
     @property
     def public_base(self) -> str:
@@ -124,7 +132,11 @@ class Settings:
                "FHIR_TERMINOLOGY_STRICT": "1" if self.terminology_strict else "",
                "FHIR_MAX_EXPANSION": str(self.max_expansion),
                "FHIR_TIMEZONE": self.timezone, "FHIR_HOLD_MINUTES": str(self.hold_minutes),
-               "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours)}
+               "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours),
+               "FHIR_CLAIMS_ADJUDICATED_INSURERS": ",".join(self.claims_adjudicated_insurers),
+               "FHIR_CLAIMS_PREAUTH_CODES": ",".join(self.claims_preauth_codes),
+               "FHIR_CLAIMS_REVIEW_CODES": ",".join(self.claims_review_codes),
+               "FHIR_CLAIMS_CURRENCY": self.claims_currency}
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -159,6 +171,13 @@ def _type_urls(raw: str) -> tuple[tuple[str, str], ...]:
             raise ValueError(f"FHIR_REQUIRED_PROFILES: {item!r} is not TYPE=PROFILE-URL")
         pairs.append((rtype.strip(), url.strip()))
     return tuple(pairs)
+
+
+def _env_codes(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated setting; unset keeps the default, an empty value means none."""
+    if name not in env:
+        return default
+    return tuple(part.strip() for part in env[name].split(",") if part.strip())
 
 
 def load_settings() -> Settings:
@@ -215,4 +234,8 @@ def load_settings() -> Settings:
         timezone=env.get("FHIR_TIMEZONE") or "UTC",
         hold_minutes=_env_int("FHIR_HOLD_MINUTES", 10),
         idempotency_hours=max(24, _env_int("FHIR_IDEMPOTENCY_HOURS", 24)),
+        claims_adjudicated_insurers=_env_codes(env, "FHIR_CLAIMS_ADJUDICATED_INSURERS", Settings.claims_adjudicated_insurers),
+        claims_preauth_codes=_env_codes(env, "FHIR_CLAIMS_PREAUTH_CODES", Settings.claims_preauth_codes),
+        claims_review_codes=_env_codes(env, "FHIR_CLAIMS_REVIEW_CODES", Settings.claims_review_codes),
+        claims_currency=env.get("FHIR_CLAIMS_CURRENCY") or "USD",
     )
