@@ -23,7 +23,7 @@ __all__ = ["read_facts", "live_content", "base_price", "record_deductible"]
 async def live_content(conn: AsyncConnection[Any], rtype: str, rid: str) -> dict[str, Any] | None:
     if not await repository.is_live(conn, rtype, rid):
         return None
-    value: dict[str, Any] = orjson.loads((await repository.read(conn, rtype, rid)).body)
+    value: dict[str, Any] = orjson.loads((await repository.read(conn, rtype, rid)).body or b"{}")
     return value
 
 

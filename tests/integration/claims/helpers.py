@@ -44,7 +44,9 @@ def coverage(client: httpx.Client, patient_id: str, payer_id: str = "payer-demo"
                           "valueMoney": {"value": float(value), "currency": "USD"}})
     body = {"resourceType": "Coverage", "id": fresh("cov-"), "status": status,
             "beneficiary": {"reference": f"Patient/{patient_id}"}, "payor": [{"reference": f"Organization/{payer_id}"}],
-            "period": {"start": start, "end": end}, "costToBeneficiary": costs}
+            "period": {"start": start, "end": end}}
+    if costs:
+        body["costToBeneficiary"] = costs
     return str(put(client, body)["id"])
 
 
@@ -59,7 +61,8 @@ def claim(patient_id: str, coverage_id: str, items: list[dict[str, Any]], payer_
           identifier: str | None = None, use: str = "claim", **extra: Any) -> dict[str, Any]:
     return {"resourceType": "Claim", "identifier": [{"system": "urn:example:claims", "value": identifier or fresh()}],
             "status": "active", "use": use,
-            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type", "code": "professional"}]},
+            "type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/claim-type",
+                                 "code": "professional"}]},
             "patient": {"reference": f"Patient/{patient_id}"}, "created": f"{DAY}T10:00:00Z",
             "insurer": {"reference": f"Organization/{payer_id}"}, "provider": {"reference": "Organization/hospital"},
             "priority": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/processpriority",
