@@ -17,7 +17,7 @@ from ..resources import repository
 from .adjudicate import Facts, cost_share
 from .model import amount, coding_keys, coverage_ids, service_date
 
-__all__ = ["read_facts", "live_content", "base_price", "record_deductible"]
+__all__ = ["read_facts", "live_content", "base_price", "record_deductible", "deductible_met"]
 
 
 async def live_content(conn: AsyncConnection[Any], rtype: str, rid: str) -> dict[str, Any] | None:
@@ -54,7 +54,7 @@ async def base_price(conn: AsyncConnection[Any], concept: Any) -> Decimal | None
     return None
 
 
-async def _deductible_met(conn: AsyncConnection[Any], coverage_id: str, year: int) -> Decimal:
+async def deductible_met(conn: AsyncConnection[Any], coverage_id: str, year: int) -> Decimal:
     await conn.execute("INSERT INTO claims_deductible (coverage_id, plan_year) VALUES (%s, %s)"
                        " ON CONFLICT DO NOTHING", (coverage_id, year))
     cur = await conn.execute("SELECT met FROM claims_deductible WHERE coverage_id = %s AND plan_year = %s"
@@ -80,6 +80,6 @@ async def read_facts(conn: AsyncConnection[Any], claim: dict[str, Any]) -> Facts
     remaining = Decimal(0)
     date = service_date(claim)
     if coverage is not None and date is not None:
-        met = await _deductible_met(conn, coverage["id"], int(date[:4]))
+        met = await deductible_met(conn, coverage["id"], int(date[:4]))
         remaining = max(Decimal(0), cost_share(coverage, "deductible") - met)
     return Facts(claim, coverage, prices, remaining)

@@ -23,7 +23,7 @@ from ..fhir.datetimes import format_instant, now_instant
 from ..render import fhir_response, negotiate
 from ..resources.operations.registry import Operation, register
 from ..smart_auth.policy import policy_of
-from . import inquire
+from . import eligibility, inquire
 from .adjudicate import Plan
 from .search_parameters import SEARCH_PARAMETERS
 from .submit import CAPABILITY_ENTRY, SubmitHooks, claim_digest, parse_submission
@@ -34,6 +34,8 @@ router = APIRouter()
 DEFINITIONS = Path(__file__).parent / "operation_definitions"
 for _entry in (CAPABILITY_ENTRY, inquire.CAPABILITY_ENTRY):
     register(Operation(_entry["name"], _entry["definition"], types=("Claim",), type_level=True))
+register(Operation("submit", eligibility.CAPABILITY_ENTRY["definition"], types=("CoverageEligibilityRequest",),
+                   type_level=True))
 
 
 @cache
@@ -82,6 +84,15 @@ async def inquire_route(request: Request) -> Response:
     async with request.app.state.db.connection() as conn:
         response = await inquire.inquire(conn, claim, policy_of(request))
     return fhir_response(request, response)
+
+
+@router.post("/CoverageEligibilityRequest/$submit")
+async def eligibility_route(request: Request) -> Response:
+    negotiate(request)
+    settings = request.app.state.settings
+    answer = await eligibility.submit_eligibility(request.app.state.resources, await read_json_body(request),
+                                                  policy_of(request), plan_of(request), settings.claims_currency)
+    return fhir_response(request, answer)
 
 
 def _serving(body: bytes) -> Any:
