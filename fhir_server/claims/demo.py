@@ -17,7 +17,8 @@ COPAY_TYPE = "http://terminology.hl7.org/CodeSystem/coverage-copay-type"
 
 
 def _cost(kind: str, value: int) -> dict[str, Any]:
-    return {"type": {"coding": [{"system": COPAY_TYPE, "code": kind}]}, "valueMoney": {"value": value, "currency": "USD"}}
+    return {"type": {"coding": [{"system": COPAY_TYPE, "code": kind}]},
+            "valueMoney": {"value": value, "currency": "USD"}}
 
 
 CLAIMS_DEMO: list[dict[str, Any]] = [

@@ -67,7 +67,8 @@ def test_submit_refuses_with_one_outcome_and_stores_nothing(client: httpx.Client
 def test_submit_needs_an_identifier_and_a_claim(client: httpx.Client) -> None:
     response = client.post("/Claim/$submit", json=_without(_good(client), "identifier"))
     assert response.status_code == 422
-    assert diagnostics(response).startswith("Claim.identifier is missing: $submit needs the Claim's business identifier")
+    assert diagnostics(response).startswith("Claim.identifier is missing: $submit needs the Claim's business "
+                                            "identifier")
     response = client.post("/Claim/$submit", json={"resourceType": "Patient"})
     assert response.status_code == 400
     assert diagnostics(response) == "$submit takes a Claim, or a Bundle whose first entry is the Claim"

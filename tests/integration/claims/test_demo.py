@@ -20,7 +20,8 @@ def server_settings(database_url: str) -> Settings:
 
 def test_demo_patient_claim_is_adjudicated(client: httpx.Client) -> None:
     assert client.get("/Coverage/cov-demo").json()["payor"] == [{"reference": "Organization/payer-demo"}]
-    body = claim("demo-patient", "cov-demo", [item(1, "99213", 1, 700)], provider={"reference": "Organization/demo-hospital"})
+    body = claim("demo-patient", "cov-demo", [item(1, "99213", 1, 700)],
+                 provider={"reference": "Organization/demo-hospital"})
     answer = client.post("/Claim/$submit", json=body).json()
     assert answer["outcome"] == "complete", answer
     assert adjudication(answer["item"][0]) == {"submitted": "700.00", "eligible": "700.00", "copay": "20.00",

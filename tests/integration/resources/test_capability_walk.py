@@ -82,6 +82,7 @@ TYPE_OPERATIONS = {
     "Patient": ["everything", "export"], "Group": ["export"], "DocumentReference": ["docref"],
     "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
+    "Claim": ["inquire", "submit"], "CoverageEligibilityRequest": ["submit"],
 }
 
 
@@ -165,6 +166,8 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
         return [client.get("/Appointment/$find", params=window)]
     if rtype in ("Appointment", "Schedule"):
         return []  # $hold/$book/$cancel/$generate-slots change bookings: tests/integration/scheduling calls them
+    if rtype in ("Claim", "CoverageEligibilityRequest"):
+        return []  # $submit/$inquire need a payer and a Coverage: tests/integration/claims calls them
     return None
 
 
