@@ -14,8 +14,8 @@ from typing import Any
 
 from ..errors import Unprocessable
 
-__all__ = ["InvalidClaim", "check_claim", "reference_id", "identifier_keys", "money", "amount", "cents",
-           "item_amount", "coverage_ids", "service_date", "coding_keys", "claim_currency"]
+__all__ = ["InvalidClaim", "check_claim", "check_amounts", "reference_id", "identifier_keys", "money", "amount",
+           "cents", "item_amount", "coverage_ids", "service_date", "coding_keys", "claim_currency"]
 
 CENT = Decimal("0.01")
 
@@ -102,6 +102,13 @@ def check_claim(claim: dict[str, Any]) -> None:
     sequences = [item.get("sequence") for item in claim["item"]]
     if not all(type(s) is int and s > 0 for s in sequences) or len(set(sequences)) != len(sequences):
         raise InvalidClaim("Claim.item.sequence must be a distinct positive integer on every item")
+    check_amounts(claim)
+
+
+def check_amounts(claim: dict[str, Any]) -> None:
+    """Refuse (422) amounts in mixed currencies and negative quantities or prices: on every write of
+    a Claim (the write rule), not only $submit; a stored Claim may lack what adjudication needs
+    (Synthea's have no insurer), but its amounts must add up."""
     currencies = sorted({m.get("currency") or "(none)" for _, m in _amounts(claim)})
     if len(currencies) > 1:
         raise InvalidClaim(f"Claim amounts are in mixed currencies ({', '.join(currencies)}): one currency per claim")

@@ -1,7 +1,9 @@
 """The write rules of Claim and ClaimResponse (docs/rules.md), on every path that writes (REST,
 PATCH, bundles, ``fhir-server load``, $submit).
 
-- Claim: what the adjudication needs is present (``model.check_claim``: 422), and a business
+- Claim: amounts in one currency, no negative quantity or price (``model.check_amounts``: 422;
+  what only adjudication needs, such as an insurer, is $submit's check: a stored Claim, e.g.
+  Synthea's, may lack it), and a business
   identifier (``system|value``) names one Claim only: the Claim's rows in ``claims_identifier``
   are replaced in the write's transaction and the table's primary key refuses a second Claim with
   the same identifier (409), however the two writes race.
@@ -25,7 +27,7 @@ from ..rules import Change, register
 from ..search import indexer
 from .eob import explanation_of_benefit
 from .facts import live_content, record_deductible
-from .model import amount, check_claim, identifier_keys, reference_id, service_date
+from .model import amount, check_amounts, identifier_keys, reference_id, service_date
 from .search_parameters import register_search_parameters
 
 __all__ = ["guard_claim", "guard_claim_response", "DECIDED"]
@@ -38,7 +40,7 @@ TAKEN = "claims_identifier_taken"
 async def guard_claim(conn: AsyncConnection[Any], change: Change) -> None:
     new = dict(change.new) if change.new is not None else None
     if new is not None:
-        check_claim(new)
+        check_amounts(new)
     await conn.execute("DELETE FROM claims_identifier WHERE claim_id = %s", (change.id,))
     keys = identifier_keys(new) if new is not None else []
     if keys:

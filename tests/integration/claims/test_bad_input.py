@@ -90,13 +90,21 @@ def test_rule_holds_on_put_patch_and_transaction(client: httpx.Client, database_
     transaction = {"resourceType": "Bundle", "type": "transaction", "entry": [
         {"resource": {"resourceType": "Patient", "name": [{"family": "NotStoredEither"}]},
          "request": {"method": "POST", "url": "Patient"}},
-        {"resource": _without({**body, "identifier": [{"system": "urn:x", "value": fresh()}]}, "item"),
+        {"resource": _negative({**copy.deepcopy(body), "identifier": [{"system": "urn:x", "value": fresh()}]}),
          "request": {"method": "POST", "url": "Claim"}}]}
     refused = client.post("/", json=transaction)
     assert refused.status_code == 422
-    assert diagnostics(refused) == "entry 1 (POST Claim): Claim.item is missing: a claim has at least one item"
+    assert diagnostics(refused) == ("entry 1 (POST Claim): Claim.item[1].quantity is negative (-2): quantities "
+                                    "are zero or more")
     assert client.get("/Patient", params={"family": "NotStoredEither"}).json()["total"] == 0
     assert client.get(f"/Claim/{rid}").json()["item"][0]["quantity"]["value"] == 1
+
+
+def test_a_stored_claim_without_what_adjudication_needs_is_accepted(client: httpx.Client) -> None:
+    """Synthea's Claims name no insurer and a Coverage by display only: stored, never adjudicated."""
+    body = _without(_good(client), "insurer") | {"insurance": [{"sequence": 1, "focal": True,
+                                                                 "coverage": {"display": "private"}}]}
+    assert client.post("/Claim", json=body).status_code == 201
 
 
 def test_an_identifier_names_one_claim_on_every_path(client: httpx.Client) -> None:
