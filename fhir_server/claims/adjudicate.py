@@ -4,9 +4,11 @@ Pure (no database): the facts are read by ``submit.py``, the result stored by it
 The plan model (README "Claims"):
 1. The focal Coverage must exist, be ``active``, belong to the Claim's patient (``beneficiary``),
    be paid by the Claim's insurer (``payor``) and cover the date of service (``period``); else the
-   outcome is ``error`` with the reason in ``ClaimResponse.error`` and nothing is paid.
+   outcome is ``error`` with the reason in ``ClaimResponse.error`` (and on each item's benefit)
+   and nothing is paid.
 2. An item whose ``productOrService`` is in the preauthorization list (``FHIR_CLAIMS_PREAUTH_CODES``)
-   while the Claim's insurance carries no ``preAuthRef`` is denied (benefit 0, reason
+   while no ``Claim.insurance.preAuthRef`` names a granted preauthorization of the patient (a
+   ``use=preauthorization`` ClaimResponse, complete or partial, with that ``preAuthRef``) is denied (benefit 0, reason
    ``preauth-required``); some items denied -> ``partial``, all -> ``error``.
 3. An item in the review list (``FHIR_CLAIMS_REVIEW_CODES``) needs a human: the whole Claim is
    ``queued`` (pended), each item answered with its ``submitted`` amount only.
@@ -49,6 +51,7 @@ class Facts:
     coverage: dict[str, Any] | None
     unit_prices: dict[int, Decimal]  # item sequence -> the price list's base price
     deductible_remaining: Decimal
+    preauthorized: bool = False  # a preAuthRef names a granted preauthorization of this patient
 
 
 @dataclass
@@ -107,10 +110,6 @@ def _needs(plan_codes: frozenset[str], item: dict[str, Any]) -> bool:
     return any(key in plan_codes for key in coding_keys(item.get("productOrService")))
 
 
-def _has_preauth(claim: dict[str, Any]) -> bool:
-    return any(i.get("preAuthRef") for i in claim.get("insurance") or [])
-
-
 def _line(sequence: int, amounts: list[tuple[str, Decimal]], currency: str,
           reason: dict[str, Any] | None = None) -> dict[str, Any]:
     adjudication = []
@@ -133,10 +132,13 @@ def pended(claim: dict[str, Any], currency: str, disposition: str) -> Decision:
 def adjudicate(plan: Plan, facts: Facts, currency: str) -> Decision:
     claim, coverage = facts.claim, facts.coverage
     problem = coverage_problem(coverage, claim.get("patient"), claim.get("insurer"), service_date(claim))
-    if problem is not None:
-        return Decision("error", errors=[problem], disposition=problem["code"]["text"])
-    assert coverage is not None
     items = sorted(claim.get("item") or [], key=lambda i: i.get("sequence", 0))
+    if problem is not None:  # nothing is paid, and every item says so with the reason
+        lines = [_line(i["sequence"], [("submitted", item_amount(i)), ("eligible", ZERO), ("benefit", ZERO)],
+                       currency, problem["code"]) for i in items]
+        return Decision("error", lines, errors=[problem], disposition=problem["code"]["text"],
+                        totals={"submitted": sum((item_amount(i) for i in items), ZERO), "benefit": ZERO})
+    assert coverage is not None
     if any(_needs(plan.review_codes, i) for i in items):
         return pended(claim, currency, "Pended for review: a service on the claim needs a person's decision")
     copay_left, deductible_left = cost_share(coverage, "copay"), facts.deductible_remaining
@@ -145,7 +147,7 @@ def adjudicate(plan: Plan, facts: Facts, currency: str) -> Decision:
     for item in items:
         sequence, submitted = item["sequence"], item_amount(item)
         totals["submitted"] += submitted
-        if claim.get("use", "claim") == "claim" and _needs(plan.preauth_codes, item) and not _has_preauth(claim):
+        if claim.get("use", "claim") == "claim" and _needs(plan.preauth_codes, item) and not facts.preauthorized:
             denial = _error("preauth-required", "This service requires preauthorization and the Claim names none",
                             sequence)
             decision.errors.append(denial)

@@ -69,6 +69,20 @@ async def record_deductible(conn: AsyncConnection[Any], coverage_id: str, year: 
                        (coverage_id, year, used))
 
 
+_PREAUTHORIZED = ("SELECT 1 FROM resource WHERE resource_type = 'ClaimResponse' AND version_id > 0 AND NOT deleted"
+                  " AND content->>'use' = 'preauthorization' AND content->>'outcome' IN ('complete', 'partial')"
+                  " AND content->>'preAuthRef' = ANY(%s) AND content->'patient'->>'reference' = %s LIMIT 1")
+
+
+async def _preauthorized(conn: AsyncConnection[Any], claim: dict[str, Any]) -> bool:
+    """Does a ``preAuthRef`` of the Claim name a granted preauthorization of this patient?"""
+    refs = [r for i in claim.get("insurance") or [] for r in i.get("preAuthRef") or [] if isinstance(r, str)]
+    if not refs:
+        return False
+    cur = await conn.execute(_PREAUTHORIZED, (refs, (claim.get("patient") or {}).get("reference")))
+    return await cur.fetchone() is not None
+
+
 async def read_facts(conn: AsyncConnection[Any], claim: dict[str, Any]) -> Facts:
     ids = coverage_ids(claim)
     coverage = await live_content(conn, "Coverage", ids[0]) if ids else None
@@ -82,4 +96,4 @@ async def read_facts(conn: AsyncConnection[Any], claim: dict[str, Any]) -> Facts
     if coverage is not None and date is not None:
         met = await deductible_met(conn, coverage["id"], int(date[:4]))
         remaining = max(Decimal(0), cost_share(coverage, "deductible") - met)
-    return Facts(claim, coverage, prices, remaining)
+    return Facts(claim, coverage, prices, remaining, await _preauthorized(conn, claim))

@@ -37,6 +37,8 @@ def claim_response(claim: dict[str, Any], decision: Decision, currency: str) -> 
         response["error"] = decision.errors
     if decision.totals:
         response["total"] = _totals(decision.totals, currency)
+    if decision.outcome in ("complete", "partial") and claim.get("use") == "preauthorization":
+        response["preAuthRef"] = f"PA-{claim['id']}"  # quoted back in Claim.insurance.preAuthRef
     if decision.outcome in ("complete", "partial") and claim.get("use", "claim") == "claim":
         response["payment"] = {"type": {"coding": [{"system": PAYMENT_TYPE, "code": "complete"}]},
                                "amount": money(decision.totals.get("benefit", Decimal(0)), currency)}

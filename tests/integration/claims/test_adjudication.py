@@ -63,16 +63,14 @@ def test_partial_denial_for_a_service_needing_preauthorization(client: httpx.Cli
     assert totals(answer)["benefit"] == "30.00" and answer["payment"]["amount"]["value"] == 30.0
 
 
-def test_with_a_preauthorization_the_mri_is_paid_and_alone_unpreauthorized_it_is_an_error(
+def test_an_mri_alone_with_a_made_up_preauthorization_is_an_error(
         client: httpx.Client) -> None:
     payer(client)
     pid = patient(client)
     cov = coverage(client, pid, copay=None, deductible=None)
     body = claim(pid, cov, [item(1, "70551", 1, 900)])
-    body["insurance"][0]["preAuthRef"] = ["PA-1234"]
-    paid = client.post("/Claim/$submit", json=body).json()
-    assert paid["outcome"] == "complete" and totals(paid)["benefit"] == "900.00"
-    denied = client.post("/Claim/$submit", json=claim(pid, cov, [item(1, "70551", 1, 900)])).json()
+    body["insurance"][0]["preAuthRef"] = ["PA-made-up"]  # names no granted preauthorization
+    denied = client.post("/Claim/$submit", json=body).json()
     assert denied["outcome"] == "error" and "payment" not in denied
     assert denied["error"][0]["code"]["coding"][0]["code"] == "preauth-required"
 
@@ -88,7 +86,9 @@ def test_coverage_must_be_active_the_patients_and_in_force(client: httpx.Client)
         answer = client.post("/Claim/$submit", json=claim(pid, cov, [item(1, "99213", 1, 150)])).json()
         assert answer["outcome"] == "error", (code, answer)
         assert [e["code"]["coding"][0]["code"] for e in answer["error"]] == [code]
-        assert "item" not in answer and "payment" not in answer
+        assert "payment" not in answer
+        assert adjudication(answer["item"][0]) == {"submitted": "150.00", "eligible": "0.00", "benefit": "0.00"}
+        assert answer["item"][0]["adjudication"][2]["reason"]["coding"][0]["code"] == code
 
 
 def test_an_insurer_not_adjudicated_here_gets_the_claim_queued(client: httpx.Client) -> None:
@@ -100,3 +100,20 @@ def test_an_insurer_not_adjudicated_here_gets_the_claim_queued(client: httpx.Cli
     assert answer["disposition"] == "Queued for the insurer's own system"
     assert adjudication(answer["item"][0]) == {"submitted": "150.00"}
     assert client.get("/ExplanationOfBenefit", params={"claim": answer["request"]["reference"]}).json()["total"] == 0
+
+
+def test_a_preauthorization_is_answered_with_a_reference_the_claim_then_quotes(client: httpx.Client) -> None:
+    """use=preauthorization of the MRI: complete, a preAuthRef, no payment and no EOB; the claim that
+    quotes it is paid (900.00 with no copay or deductible on this Coverage)."""
+    payer(client)
+    pid = patient(client)
+    cov = coverage(client, pid, copay=None, deductible=None)
+    preauth = client.post("/Claim/$submit", json=claim(pid, cov, [item(1, "70551", 1, 900)],
+                                                       use="preauthorization")).json()
+    assert preauth["use"] == "preauthorization" and preauth["outcome"] == "complete"
+    assert preauth["preAuthRef"] == f"PA-{preauth['request']['reference'].split('/')[1]}" and "payment" not in preauth
+    assert client.get("/ExplanationOfBenefit", params={"claim": preauth["request"]["reference"]}).json()["total"] == 0
+    body = claim(pid, cov, [item(1, "70551", 1, 900)])
+    body["insurance"][0]["preAuthRef"] = [preauth["preAuthRef"]]
+    paid = client.post("/Claim/$submit", json=body).json()
+    assert paid["outcome"] == "complete" and paid["payment"]["amount"]["value"] == 900
