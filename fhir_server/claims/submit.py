@@ -10,6 +10,9 @@ POST otherwise; the Claim itself is always a POST. In the same PostgreSQL transa
 - before anything is written, the Claim's identifiers are locked (advisory locks) and looked up:
   an identical earlier submission returns its ClaimResponse (current version), a different Claim
   with the same identifier is 409; two concurrent duplicates queue on the lock, so one Claim;
+- a submission with ``Claim.status = cancelled`` and the identifier of a submitted Claim cancels it
+  (Da Vinci PAS cancellation): that Claim and its ClaimResponse become ``cancelled``, nothing else
+  is stored, and the ClaimResponse is the answer; for an unknown identifier it is 404;
 - after the entries: the Claim is adjudicated (insurers adjudicated here) or left ``queued``
   (other insurers), the ClaimResponse is created and the submission remembered.
 """
@@ -24,7 +27,7 @@ import orjson
 from psycopg import AsyncConnection
 
 from ..audit.trail import record_versions
-from ..errors import BadRequest, Conflict
+from ..errors import BadRequest, Conflict, NotFound
 from ..exchange.bundle import BundleContext
 from ..exchange.execute import EntryResult
 from ..resources import interactions
@@ -113,8 +116,14 @@ class SubmitHooks:
             "SELECT s.claim_id, s.request_hash, s.claim_response_id FROM claims_identifier i"
             " JOIN claims_submission s ON s.claim_id = i.claim_id WHERE i.identifier = ANY(%s) LIMIT 1", (keys,))
         row = await cur.fetchone()
+        cancelling = self.submission.claim.get("status") == "cancelled"
+        if row is None and cancelling:
+            raise NotFound("No Claim with this identifier was submitted: there is nothing to cancel")
         if row is None:
             return True
+        if cancelling:
+            await self._cancel(conn, str(row[0]), str(row[2]))
+            return False
         if row[1] != self.digest:
             raise Conflict(f"Claim/{row[0]} was submitted earlier with this identifier and different content: "
                            "a new claim needs a new identifier")
@@ -123,6 +132,27 @@ class SubmitHooks:
         self.response = await live_content(conn, "ClaimResponse", row[2]) or {}
         self.replayed = True
         return False
+
+    async def _cancel(self, conn: AsyncConnection[Any], claim_id: str, response_id: str) -> None:
+        """PAS cancellation: the submitted Claim and its ClaimResponse become ``cancelled`` (a decided
+        ClaimResponse keeps its adjudication: the write rule allows only its status to change)."""
+        claim = await live_content(conn, "Claim", claim_id)
+        response = await live_content(conn, "ClaimResponse", response_id)
+        if claim is None or response is None:
+            raise NotFound(f"Claim/{claim_id} or its ClaimResponse is no longer stored: there is nothing to cancel")
+        versions = []
+        if claim.get("status") != "cancelled":
+            body = {k: v for k, v in claim.items() if k != "meta"} | {"status": "cancelled"}
+            versions.append((await interactions.update(conn, self.ctx.indexer, "Claim", claim_id, body,
+                                                       policy=self.ctx.policy)).version)
+        if response.get("status") != "cancelled":
+            body = {k: v for k, v in response.items() if k != "meta"} | {"status": "cancelled"}
+            versions.append((await interactions.update(conn, self.ctx.indexer, "ClaimResponse", response_id, body,
+                                                       policy=OPEN_POLICY)).version)
+            writing_as(self.ctx.policy)
+        await record_versions(self.ctx.trail, conn, self.ctx.policy.access, "update", versions)
+        self.claim = await live_content(conn, "Claim", claim_id) or {}
+        self.response = await live_content(conn, "ClaimResponse", response_id) or {}
 
     def _decide(self, claim: dict[str, Any], currency: str) -> Decision | None:
         insurer = reference_id(claim.get("insurer"), "Organization")

@@ -145,3 +145,20 @@ def test_inquire_for_an_unknown_identifier_is_404(client: httpx.Client) -> None:
                                                     "identifier": [{"system": "urn:x", "value": fresh()}]})
     assert response.status_code == 404
     assert diagnostics(response) == "No Claim with this identifier was submitted"
+
+
+def test_a_cancellation_cancels_the_submitted_claim(client: httpx.Client) -> None:
+    """Da Vinci PAS: the same Claim (same identifier) re-submitted with status cancelled."""
+    payer(client)
+    pid = patient(client)
+    body = claim(pid, coverage(client, pid), [item(1, "99499", 1, 400)])
+    pended = client.post("/Claim/$submit", json=body).json()
+    assert pended["outcome"] == "queued"
+    cancelled = client.post("/Claim/$submit", json={**body, "status": "cancelled"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["id"] == pended["id"] and cancelled.json()["status"] == "cancelled"
+    assert client.get(f"/{pended['request']['reference']}").json()["status"] == "cancelled"
+    unknown = client.post("/Claim/$submit", json={**body, "status": "cancelled",
+                                                  "identifier": [{"system": "urn:x", "value": fresh()}]})
+    assert unknown.status_code == 404
+    assert diagnostics(unknown) == "No Claim with this identifier was submitted: there is nothing to cancel"
