@@ -31,6 +31,7 @@ from .admissions import routes as admissions_routes
 from .audit.keyring import load_key
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
+from .claims import routes as claims_routes
 from .config import Settings, load_settings
 from .conformance.claims import claims_of
 from .conformance.startup import apply_write_policy, load_profiles
@@ -263,6 +264,7 @@ def create_app(settings: Settings) -> FastAPI:
                    pharmacy_routes.router,
                    summary_operation.router,
                    admissions_routes.router,
+                   claims_routes.router,
                    resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)

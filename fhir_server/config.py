@@ -7,6 +7,7 @@ Every option has an environment variable (``FHIR_*``) and most have a CLI flag o
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -107,6 +108,13 @@ class Settings:
     prescriber_roles: tuple[str, ...] = ("http://terminology.hl7.org/CodeSystem/practitioner-role|doctor",)
     # Patient/$summary (fhir_server/summary/): the most recent entries each section lists.
     summary_section_limit: int = 50
+    # Claims (fhir_server/claims/): the insurer Organization ids whose claims this server adjudicates
+    # (others are stored queued for the insurer's own system), the system|code lists of services that
+    # need a preauthorization and of those a person must review (pended), and the default currency.
+    claims_adjudicated_insurers: tuple[str, ...] = ("payer-demo",)
+    claims_preauth_codes: tuple[str, ...] = ("http://www.ama-assn.org/go/cpt|70551",)
+    claims_review_codes: tuple[str, ...] = ("http://www.ama-assn.org/go/cpt|99499",)
+    claims_currency: str = "USD"
 
     @property
     def public_base(self) -> str:
@@ -140,6 +148,10 @@ class Settings:
                "FHIR_PRESCRIBER_CHECK": self.prescriber_check,
                "FHIR_PRESCRIBER_ROLES": ",".join(self.prescriber_roles),
                "FHIR_SUMMARY_SECTION_LIMIT": str(self.summary_section_limit),
+               "FHIR_CLAIMS_ADJUDICATED_INSURERS": ",".join(self.claims_adjudicated_insurers),
+               "FHIR_CLAIMS_PREAUTH_CODES": ",".join(self.claims_preauth_codes),
+               "FHIR_CLAIMS_REVIEW_CODES": ",".join(self.claims_review_codes),
+               "FHIR_CLAIMS_CURRENCY": self.claims_currency,
                }
         if self.hospital_logo:
             env["FHIR_HOSPITAL_LOGO"] = str(self.hospital_logo)
@@ -186,6 +198,13 @@ def _prescriber_check(raw: str) -> str:
     if raw not in PRESCRIBER_CHECKS:
         raise ValueError(f"FHIR_PRESCRIBER_CHECK: {raw!r} is not one of {', '.join(PRESCRIBER_CHECKS)}")
     return raw
+
+
+def _env_codes(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated setting; unset keeps the default, an empty value means none."""
+    if name not in env:
+        return default
+    return tuple(part.strip() for part in env[name].split(",") if part.strip())
 
 
 def load_settings() -> Settings:
@@ -247,4 +266,9 @@ def load_settings() -> Settings:
         prescriber_check=_prescriber_check(env.get("FHIR_PRESCRIBER_CHECK") or "users"),
         prescriber_roles=_env_list("FHIR_PRESCRIBER_ROLES") or Settings.prescriber_roles,
         summary_section_limit=max(1, _env_int("FHIR_SUMMARY_SECTION_LIMIT", 50)),
+        claims_adjudicated_insurers=_env_codes(env, "FHIR_CLAIMS_ADJUDICATED_INSURERS",
+                                                Settings.claims_adjudicated_insurers),
+        claims_preauth_codes=_env_codes(env, "FHIR_CLAIMS_PREAUTH_CODES", Settings.claims_preauth_codes),
+        claims_review_codes=_env_codes(env, "FHIR_CLAIMS_REVIEW_CODES", Settings.claims_review_codes),
+        claims_currency=env.get("FHIR_CLAIMS_CURRENCY") or "USD",
     )

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 from psycopg import AsyncConnection
 
@@ -31,7 +31,7 @@ from .entries import METHOD_ORDER, EntryRequest
 from .execute import EntryError, EntryResult, bulk_creatable, execute_creates, execute_entry, reason_phrase
 from .references import collect_references, resolve_conditionals, rewrite_references
 
-__all__ = ["process_transaction", "process_batch", "BundleContext"]
+__all__ = ["process_transaction", "process_batch", "BundleContext", "TransactionHooks"]
 
 CREATE_CHUNK = 500  # creates written per pair of statements (bounds one statement's JSON document)
 
@@ -44,6 +44,16 @@ class BundleContext:
     max_conditional_delete: int
     policy: Policy = OPEN_POLICY
     trail: AuditTrail | None = None
+
+
+class TransactionHooks(Protocol):
+    """Work an operation adds to a transaction bundle's own PostgreSQL transaction (Claim/$submit:
+    the idempotency check before, the adjudication after). Both may run again on a retry."""
+
+    async def before(self, conn: AsyncConnection[Any]) -> bool:
+        """False: write nothing (e.g. an earlier answer is replayed)."""
+
+    async def after(self, conn: AsyncConnection[Any], results: dict[int, EntryResult]) -> None: ...
 
 
 def _check_overlaps(entries: list[EntryRequest]) -> None:
@@ -148,18 +158,24 @@ def _failure(entry: EntryRequest, exc: FhirError) -> FhirError:
     return type(exc)(f"{entry.label}: {exc.message}", issues, exc.headers)
 
 
-async def process_transaction(ctx: BundleContext, entries: list[EntryRequest]) -> list[EntryResult]:
+async def process_transaction(ctx: BundleContext, entries: list[EntryRequest],
+                              hooks: TransactionHooks | None = None) -> list[EntryResult]:
+    """The entries' results in bundle order ([] when ``hooks.before`` chose to write nothing)."""
     _check_overlaps(entries)
     results: dict[int, EntryResult] = {}
     rewritten: list[tuple[dict[str, Any], str]] = []  # references as sent, restored for a re-run
 
     async def work(conn: AsyncConnection[Any]) -> None:
         results.clear()
+        if hooks is not None and not await hooks.before(conn):
+            return
         await lock_all(conn, _condition_keys(entries), CONDITION_SPACE)
         assigned, full_urls = await _plan_ids(conn, ctx, entries, results)
         await lock_all(conn, _target_keys(entries, assigned), RESOURCE_SPACE)
         await _rewrite_all(conn, ctx, entries, full_urls, rewritten)
         await _execute_in_order(conn, ctx, entries, assigned, results)
+        if hooks is not None:
+            await hooks.after(conn, results)
         changed, bodies = _changed(entries, results)
         await record_change(ctx.trail, conn, ctx.policy.access, "transaction", changed, bodies)
 
@@ -169,6 +185,8 @@ async def process_transaction(ctx: BundleContext, entries: list[EntryRequest]) -
         rewritten.clear()
 
     await in_transaction(ctx.db, work, on_retry=restore_references)
+    if not results:
+        return []
     ordered = [results[e.index] for e in entries]
     _audit_batch_reads(ctx, entries, ordered)  # the transaction's reads, now that it committed
     return ordered

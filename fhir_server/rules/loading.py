@@ -19,6 +19,7 @@ KNOWN_RULE_MODULES: tuple[str, ...] = (
     "fhir_server.pharmacy.rules",
     "fhir_server.laboratory.rules",
     "fhir_server.admissions.rules",
+    "fhir_server.claims.rules",
 )
 
 

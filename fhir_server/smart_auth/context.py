@@ -25,6 +25,8 @@ class AccessContext:
     # "user" (any user/ scope), "dev" (auth off). Decide per scope with scopes.allows(context, ...).
     kind: str
     jti: str | None = None
+    # The insurer Organization id a Backend Services client is bound to (smart_client_organization).
+    organization: str | None = None
 
     def can(self, resource_type: str, interaction: str) -> bool:
         """Does any granted scope (any context) allow ``interaction`` (c/r/u/d/s) on the type?"""

@@ -13,6 +13,7 @@ every request gets the unrestricted development context (kind ``dev``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends
@@ -22,6 +23,7 @@ from ..errors import ServerError, Unauthorized
 from .context import DEV_CONTEXT, AccessContext, context_from_claims
 from .keys import InvalidToken
 from .policy import Policy
+from .storage import client_organization
 
 __all__ = ["AccessContext", "access_context", "SmartContext", "DEV_CONTEXT", "context_from_claims", "bind_policy"]
 
@@ -49,7 +51,12 @@ async def access_context(request: Request) -> AccessContext:
         claims = await smart.authenticate_bearer(token.strip())
     except InvalidToken as exc:
         raise Unauthorized(f"Invalid access token: {exc}", headers=_challenge("invalid_token", str(exc))) from exc
-    return context_from_claims(claims, smart.urls.issuer)
+    access = context_from_claims(claims, smart.urls.issuer)
+    if access.kind == "system" and access.client_id:  # an insurer's backend: bound to its Organization
+        organization = await client_organization(request.app.state.db, access.client_id)
+        if organization is not None:
+            access = replace(access, organization=organization)
+    return access
 
 
 SmartContext = Annotated[AccessContext, Depends(access_context)]

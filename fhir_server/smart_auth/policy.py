@@ -38,6 +38,7 @@ from ..search.parse import parse_request
 from ..search.query import build_scope
 from ..search.sqlfrag import Q, fmt, join
 from .context import DEV_CONTEXT, AccessContext
+from .insurer_rows import insurer_rows
 from .patient_rows import patient_rows, patient_versions
 from .scopes import CONTEXTS
 
@@ -172,6 +173,8 @@ class Policy:
         return None
 
     def _context_rows(self, context: str, rtype: str, interaction: str) -> Q | None:
+        if context == "system" and self.access.organization:
+            return insurer_rows(self.access.organization, rtype, self.base)
         owner = self._owner(context)
         return None if owner is None else self._compartment(*owner, rtype, interaction)
 

@@ -26,7 +26,7 @@ __all__ = [
     "create_user", "authenticate_user", "get_user", "list_users", "remove_user",
     "create_launch", "get_launch", "search_patients", "patient_card", "person_name", "PICKER_PAGE",
     "patient_exists", "related_person_patient", "resource_exists",
-    "server_secret",
+    "server_secret", "client_organization", "bind_organization",
 ]
 
 _CLIENT_COLUMNS = "client_id, name, auth_method, scope, redirect_uris, secret_hash, jwks, jwks_url"
@@ -56,6 +56,25 @@ async def get_client(db: Database, client_id: str) -> Client | None:
         cur = await conn.execute(f"SELECT {_CLIENT_COLUMNS} FROM smart_client WHERE client_id = %s", (client_id,))
         row = await cur.fetchone()
     return _client(row) if row else None
+
+
+async def client_organization(db: Database, client_id: str) -> str | None:
+    """The insurer Organization id a client is bound to (None: not bound)."""
+    async with db.connection() as conn:
+        cur = await conn.execute("SELECT organization_id FROM smart_client_organization WHERE client_id = %s",
+                                 (client_id,))
+        row = await cur.fetchone()
+    return str(row[0]) if row else None
+
+
+async def bind_organization(db: Database, client_id: str, organization_id: str) -> bool:
+    """Bind (or re-bind) a client to an insurer Organization; False if the client is unknown."""
+    async with db.transaction() as conn:
+        cur = await conn.execute(
+            "INSERT INTO smart_client_organization (client_id, organization_id) SELECT client_id, %s"
+            " FROM smart_client WHERE client_id = %s ON CONFLICT (client_id) DO UPDATE SET"
+            " organization_id = EXCLUDED.organization_id", (organization_id, client_id))
+        return cur.rowcount == 1
 
 
 async def list_clients(db: Database) -> list[Client]:

@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from fhir_server.admissions.demo import ADMISSIONS_DEMO
+from fhir_server.claims.demo import CLAIMS_DEMO
 from fhir_server.cli import main
 from fhir_server.demo import demo_resources
 from fhir_server.laboratory.demo import LAB_DEMO
@@ -25,6 +26,7 @@ EXPECTED = Counter(r["resourceType"] for r in [
     *PHARMACY_DEMO,
     *LAB_DEMO,
     *ADMISSIONS_DEMO,
+    *CLAIMS_DEMO,
 ])
 
 

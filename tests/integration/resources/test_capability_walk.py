@@ -84,6 +84,7 @@ TYPE_OPERATIONS = {
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
     "Medication": ["stock"],
     "Encounter": ["triage-queue"], "Organization": ["tree"], "Location": ["bed-board"],
+    "Claim": ["inquire", "submit"], "CoverageEligibilityRequest": ["submit"],
 }
 
 
@@ -181,6 +182,8 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
         return [client.get(f"/Location/{lid}/$bed-board")]
     if rtype in ("Appointment", "Schedule"):
         return []  # $hold/$book/$cancel/$generate-slots change bookings: tests/integration/scheduling calls them
+    if rtype in ("Claim", "CoverageEligibilityRequest"):
+        return []  # $submit/$inquire need a payer and a Coverage: tests/integration/claims calls them
     return None
 
 
