@@ -28,6 +28,7 @@ from starlette.responses import Response
 
 from . import home, smart_auth
 from .accounts import admin_routes as accounts_admin_routes
+from .accounts import register_routes as accounts_register_routes
 from .audit.keyring import load_key
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
@@ -257,6 +258,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
     app.include_router(accounts_admin_routes.router)
+    app.include_router(accounts_register_routes.router)
     app.include_router(home.router)
     for router in (exchange_router.router, export_routes.router, validate_operation.router,
                    everything_operation.router, docref_operation.router, expand_operation.router,
