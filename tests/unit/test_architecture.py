@@ -25,6 +25,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "resources": {"exchange", "app", "cli"},
     "exchange": {"app", "cli"},
     "conformance": {"exchange", "app", "cli"},
+    "accounts": {"exchange", "app", "cli"},
     "terminology": {"resources", "exchange", "search", "smart_auth", "audit", "rules", "app", "cli"},
 }
 GROUND = {"errors", "jsonio", "render", "definitions", "fhir", "ids"}

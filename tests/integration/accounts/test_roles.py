@@ -87,3 +87,25 @@ def test_role_removed_revokes_tokens(database_url: str, browser: httpx.Client, r
     assert changed == {"username": "float.nurse", "roles": ["nurse"]}
     assert browser.get(f"{server_url}/Patient", headers=bearer(tokens["access_token"])).status_code == 401
     assert token_response(browser, root_url, server_url, client_id, "float.nurse")["scope"] == NURSE_SCOPE
+
+
+def test_nurse_refused_on_every_write_path(browser: httpx.Client, root_url: str, server_url: str,
+                                           client_id: str, users: None) -> None:
+    """The cap is in the token, so PUT, PATCH and a transaction bundle refuse alike (403), writing nothing."""
+    doctor = bearer(token_response(browser, root_url, server_url, client_id, "dr.ada")["access_token"])
+    made = browser.put(f"{server_url}/Condition/c-cap", json={**CONDITION, "id": "c-cap"}, headers=doctor)
+    assert made.status_code == 201, made.text
+    nurse = bearer(token_response(browser, root_url, server_url, client_id, "nurse.ng")["access_token"])
+    put = browser.put(f"{server_url}/Condition/c-cap", json={**CONDITION, "id": "c-cap", "code": {"text": "x"}},
+                      headers=nurse)
+    assert put.status_code == 403, put.text
+    patch = browser.patch(f"{server_url}/Condition/c-cap",
+                          headers={**nurse, "Content-Type": "application/json-patch+json"},
+                          content=b'[{"op": "replace", "path": "/code/text", "value": "x"}]')
+    assert patch.status_code == 403, patch.text
+    bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": CONDITION, "request": {"method": "POST", "url": "Condition"}}]}
+    posted = browser.post(server_url, json=bundle, headers=nurse)
+    assert posted.status_code == 403, posted.text
+    current = browser.get(f"{server_url}/Condition/c-cap", headers=doctor).json()
+    assert current["meta"]["versionId"] == "1" and current["code"] == {"text": "Pneumonia"}
