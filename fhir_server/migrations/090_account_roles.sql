@@ -9,6 +9,7 @@ CREATE TABLE account_role (
 );
 
 -- One row per scope a role may be granted (SMART v2 scope syntax, granular filters allowed).
+-- Clinicians also get patient/*.rs: a patient-context app (standalone launch) works for them.
 CREATE TABLE account_role_scope (
     role  text NOT NULL REFERENCES account_role ON DELETE CASCADE,
     scope text NOT NULL,
@@ -38,9 +39,9 @@ INSERT INTO account_role (name, description) VALUES
     ('patient', 'A patient: their own compartment, booking and their own demographics');
 
 INSERT INTO account_role_scope (role, scope)
-SELECT 'admin', s FROM unnest(ARRAY['user/*.cruds', 'system/*.cruds']) AS s
+SELECT 'admin', s FROM unnest(ARRAY['user/*.cruds', 'patient/*.cruds', 'system/*.cruds']) AS s
 UNION ALL
-SELECT 'doctor', s FROM unnest(ARRAY['user/*.rs',
+SELECT 'doctor', s FROM unnest(ARRAY['user/*.rs', 'patient/*.rs',
     'user/Condition.cruds', 'user/Observation.cruds', 'user/MedicationRequest.cruds',
     'user/ServiceRequest.cruds', 'user/DiagnosticReport.cruds', 'user/Procedure.cruds',
     'user/AllergyIntolerance.cruds', 'user/Immunization.cruds', 'user/CarePlan.cruds',
@@ -48,7 +49,7 @@ SELECT 'doctor', s FROM unnest(ARRAY['user/*.rs',
     'user/Composition.cruds', 'user/MedicationStatement.cruds', 'user/Specimen.cruds', 'user/Task.cruds',
     'user/Goal.cruds', 'user/CareTeam.cruds', 'user/Encounter.cruds']) AS s
 UNION ALL
-SELECT 'nurse', s FROM unnest(ARRAY['user/*.rs',
+SELECT 'nurse', s FROM unnest(ARRAY['user/*.rs', 'patient/*.rs',
     'user/Observation.cu?category=http://terminology.hl7.org/CodeSystem/observation-category|vital-signs',
     'user/MedicationAdministration.cu', 'user/Encounter.cu']) AS s
 UNION ALL
