@@ -5,6 +5,7 @@ POST /admin/users                          {"username", "password", "fhir_user",
 POST /admin/users/{username}/roles         {"add": [...], "remove": [...]}
 POST /admin/users/{username}/deactivate    blacklist (blacklist.py)
 POST /admin/users/{username}/activate
+DELETE /admin/users/{username}             remove the account (its grants and tokens go with it)
 GET  /admin/roles                          each role's scope caps (the data)
 
 Only for admins (admin_access.py); each call is audited (subtype ``admin-<action>``, the
@@ -22,9 +23,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from ..audit.trail import AuditEventDraft
-from ..errors import BadRequest, FhirError
+from ..errors import BadRequest, FhirError, NotFound
 from ..request_id import current_request_id
-from ..smart_auth import roles
+from ..smart_auth import roles, storage
 from . import users
 from .admin_access import Admin, require_admin
 from .blacklist import set_active
@@ -128,3 +129,15 @@ async def activate(username: str, request: Request) -> Response:
     admin = await require_admin(request)
     call = set_active(request.app.state.resources, username, True)
     return _json(await _audited(request, admin, "activate", username, call))
+
+
+async def _remove(request: Request, username: str) -> dict[str, Any]:
+    if not await storage.remove_user(request.app.state.db, username):
+        raise NotFound(f"No user {username!r}")
+    return {"username": username, "removed": True}
+
+
+@router.delete("/users/{username}")
+async def remove_user(username: str, request: Request) -> Response:
+    admin = await require_admin(request)
+    return _json(await _audited(request, admin, "remove", username, _remove(request, username)))

@@ -121,3 +121,15 @@ def test_cli_deactivate_unknown_user_is_a_usage_error(database_url: str, server_
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["user", "deactivate", "nobody", "--database-url", database_url]) == 2
     assert "No user 'nobody'" in capsys.readouterr().out
+
+
+def test_admin_removes_a_user(database_url: str, browser: httpx.Client, root_url: str, admin: str) -> None:
+    auth = bearer(admin)
+    new = {"username": "temp.clerk", "password": PASSWORD, "fhir_user": "Practitioner/temp", "roles": ["billing"]}
+    assert browser.post(f"{root_url}/admin/users", json=new, headers=auth).status_code == 201
+    removed = browser.delete(f"{root_url}/admin/users/temp.clerk", headers=auth)
+    assert removed.status_code == 200 and removed.json() == {"username": "temp.clerk", "removed": True}
+    assert browser.delete(f"{root_url}/admin/users/temp.clerk", headers=auth).status_code == 404
+    names = [u["username"] for u in browser.get(f"{root_url}/admin/users", headers=auth).json()]
+    assert "temp.clerk" not in names
+    assert [r[0] for r in audit_rows(database_url, "admin-remove", want=2)] == ["0", "4"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from typing import Any
 
 import httpx
@@ -155,3 +156,34 @@ def test_sign_in_lockout_guards_registered_accounts(browser: httpx.Client, root_
         flow = Flow(browser, root_url, server_url, client_id, REDIRECT, "openid patient/*.rs")
         statuses.append(flow.login(flow.authorize(), "amara.old@example.org", "wrong-password-1").status_code)
     assert statuses == [401, 401, 401, 401, 401, 429]
+
+
+def test_concurrent_registrations_of_one_person_make_one_patient(database_url: str, root_url: str) -> None:
+    """Eight simultaneous registrations with one identifier (each its own e-mail, so no unique index
+    helps): one 201, seven 409. The test holds smart_user_role locked until all eight are waiting in
+    PostgreSQL, so without the advisory lock on the identifier all eight would pass the duplicate check."""
+    import concurrent.futures
+
+    before = patient_count(database_url)
+
+    def attempt(n: int) -> int:
+        body = person(email=f"twin{n}@example.org", given=f"Twin{n}", identifier_system="urn:example:mrn",
+                      identifier_value="MRN-TWIN")
+        with httpx.Client(timeout=60) as http:
+            return http.post(f"{root_url}/register", json=body).status_code
+
+    with psycopg.connect(database_url) as gate, concurrent.futures.ThreadPoolExecutor(8) as pool:
+        gate.execute("LOCK TABLE smart_user_role IN ACCESS EXCLUSIVE MODE")
+        results = pool.map(attempt, range(8))
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with psycopg.connect(database_url) as probe:
+                row = probe.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                    " AND wait_event_type = 'Lock'").fetchone()
+            if row and row[0] >= 8:
+                break
+            time.sleep(0.1)
+        gate.commit()  # lets them go
+        statuses = sorted(results)
+    assert statuses == [201] + [409] * 7
+    assert patient_count(database_url) == before + 1
