@@ -107,7 +107,7 @@ async def issue_code(db: Database, code: str, *, client_id: str, redirect_uri: s
             cur = await conn.execute("SELECT 1 FROM smart_user WHERE username = %s AND active FOR SHARE",
                                      (subject.username,))
             if await cur.fetchone() is None:
-                raise AccessDeniedError("The account is disabled")
+                raise AccessDeniedError("The account is disabled", redirect_uri=redirect_uri)
         cur = await conn.execute(
             "INSERT INTO smart_grant (client_id, username, fhir_user, patient, encounter, scope) "
             "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",

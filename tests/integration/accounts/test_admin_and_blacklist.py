@@ -133,3 +133,22 @@ def test_admin_removes_a_user(database_url: str, browser: httpx.Client, root_url
     names = [u["username"] for u in browser.get(f"{root_url}/admin/users", headers=auth).json()]
     assert "temp.clerk" not in names
     assert [r[0] for r in audit_rows(database_url, "admin-remove", want=2)] == ["0", "4"]
+
+
+def test_deactivation_between_sign_in_and_consent_issues_no_code(database_url: str, browser: httpx.Client,
+                                                                  root_url: str, server_url: str, client_id: str,
+                                                                  admin: str) -> None:
+    """Signed in before the blacklist, consenting after it: the grant is refused (issue_code checks the
+    account under a row lock), the app gets access_denied and no grant row is made."""
+    from tests.integration.smart_auth.helpers import query
+
+    add_user(database_url, "late.staff", "Practitioner/late", "staff")
+    flow = Flow(browser, root_url, server_url, client_id, REDIRECT, SCOPE)
+    signed_in = flow.login(flow.authorize(), "late.staff", PASSWORD)
+    assert browser.post(f"{root_url}/admin/users/late.staff/deactivate", headers=bearer(admin)).status_code == 200
+    answer = flow.consent(signed_in)
+    assert answer.status_code == 302, answer.text
+    assert answer.headers["location"].startswith(REDIRECT + "?")
+    assert query(answer.headers["location"])["error"] == "access_denied"
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM smart_grant WHERE username = 'late.staff'").fetchone() == (0,)
