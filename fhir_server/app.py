@@ -27,6 +27,8 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from . import home, smart_auth, webapp
+from .accounts import admin_routes as accounts_admin_routes
+from .accounts import register_routes as accounts_register_routes
 from .admissions import routes as admissions_routes
 from .audit.keyring import load_key
 from .audit.recorder import AuditRecorder
@@ -268,6 +270,8 @@ def create_app(settings: Settings) -> FastAPI:
                    resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
+    app.include_router(accounts_admin_routes.router)
+    app.include_router(accounts_register_routes.router)
     app.include_router(home.router)
     app.include_router(webapp.router)  # the hospital app at /app/ (a SMART client of the API below)
     for router in (exchange_router.router, export_routes.router, validate_operation.router,

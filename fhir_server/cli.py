@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import smart_auth
+from .accounts import cli as accounts_cli
 from .claims import cli as claims_cli
 from .config import Settings, load_settings
 from .conformance import cli as conformance_cli
@@ -338,7 +339,8 @@ def _parser() -> argparse.ArgumentParser:
     _add_database_options(checkpoint)
     checkpoint.set_defaults(handler=_audit_checkpoint)
     _demo_commands(commands)
-    smart_auth.add_commands(commands, _add_database_options, _resolve_url)
+    user_actions = smart_auth.add_commands(commands, _add_database_options, _resolve_url)
+    accounts_cli.add_commands(user_actions, _add_database_options, _resolve_url)
     conformance_cli.add_commands(commands)
     _add_terminology_commands(commands)
     scheduling_cli.add_commands(commands, _add_database_options, _resolve_url)

@@ -115,6 +115,11 @@ class Settings:
     claims_preauth_codes: tuple[str, ...] = ("http://www.ama-assn.org/go/cpt|70551",)
     claims_review_codes: tuple[str, ...] = ("http://www.ama-assn.org/go/cpt|99499",)
     claims_currency: str = "USD"
+    # Patient self-registration (fhir_server/accounts/): registrations per client address per window,
+    # and how long an e-mail verification link stays valid.
+    register_max_per_address: int = 10
+    register_window_seconds: int = 3600
+    register_verify_seconds: int = 86400
 
     @property
     def public_base(self) -> str:
@@ -168,7 +173,10 @@ class Settings:
                     "FHIR_LOGIN_ADDRESS_MAX_FAILURES": str(self.login_address_max_failures),
                     "FHIR_LOGIN_WINDOW_SECONDS": str(self.login_window_seconds),
                     "FHIR_LOGIN_LOCKOUT_FAILURES": str(self.login_lockout_failures),
-                    "FHIR_LOGIN_FAILURE_DELAY": str(self.login_failure_delay)})
+                    "FHIR_LOGIN_FAILURE_DELAY": str(self.login_failure_delay),
+                    "FHIR_REGISTER_MAX_PER_ADDRESS": str(self.register_max_per_address),
+                    "FHIR_REGISTER_WINDOW_SECONDS": str(self.register_window_seconds),
+                    "FHIR_REGISTER_VERIFY_SECONDS": str(self.register_verify_seconds)})
         return env
 
     def with_overrides(self, **overrides: object) -> Settings:
@@ -271,4 +279,7 @@ def load_settings() -> Settings:
         claims_preauth_codes=_env_codes(env, "FHIR_CLAIMS_PREAUTH_CODES", Settings.claims_preauth_codes),
         claims_review_codes=_env_codes(env, "FHIR_CLAIMS_REVIEW_CODES", Settings.claims_review_codes),
         claims_currency=env.get("FHIR_CLAIMS_CURRENCY") or "USD",
+        register_max_per_address=_env_int("FHIR_REGISTER_MAX_PER_ADDRESS", 10),
+        register_window_seconds=_env_int("FHIR_REGISTER_WINDOW_SECONDS", 3600),
+        register_verify_seconds=_env_int("FHIR_REGISTER_VERIFY_SECONDS", 86400),
     )

@@ -26,7 +26,7 @@ import psycopg
 from ..config import load_settings
 from ..db import Database, migrate
 from . import keys as key_admin
-from . import storage, throttle
+from . import roles, storage, throttle
 from .registration import Registration, RegistrationError, read_registration
 from .scopes import IDENTITY_SCOPES, parse_scope
 
@@ -151,8 +151,27 @@ async def _user_add(db: Database, args: argparse.Namespace) -> dict[str, Any]:
     password = _password(args)
     if not args.allow_missing:
         await _check_exists(db, args.fhir_user, "--fhir-user")
-    await storage.create_user(db, args.username, password, args.fhir_user)
-    return {"username": args.username, "fhir_user": args.fhir_user}
+    role_names = sorted(set(args.role or []))
+    await _check_roles(db, role_names)
+    await storage.create_user(db, args.username, password, args.fhir_user, role_names)
+    out: dict[str, Any] = {"username": args.username, "fhir_user": args.fhir_user}
+    return {**out, "roles": role_names} if role_names else out
+
+
+async def _check_roles(db: Database, names: list[str]) -> None:
+    known = await roles.known_roles(db)
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise UsageError(f"unknown role(s) {', '.join(unknown)}; the roles are {', '.join(known)}")
+
+
+async def _user_roles(db: Database, args: argparse.Namespace) -> dict[str, Any]:
+    """``user roles NAME [--add R] [--remove R]``: change, then show, the user's roles."""
+    if await storage.get_user(db, args.username) is None:
+        raise UsageError("no such user")
+    await _check_roles(db, (args.add or []) + (args.remove or []))
+    held = await roles.set_roles(db, args.username, args.add or [], args.remove or [])
+    return {"username": args.username, "roles": held}
 
 
 async def _user_list(db: Database, args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -251,7 +270,7 @@ def _client_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None]
         parser.set_defaults(handler=run(action))
 
 
-def _user_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None], run: Callable[..., Any]) -> None:
+def _user_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None], run: Callable[..., Any]) -> Any:
     user = sub.add_parser("user", help="manage users who sign in to authorize apps")
     actions = user.add_subparsers(dest="user_command", required=True)
     add = actions.add_parser("add", help="add a user linked to a FHIR resource")
@@ -263,7 +282,15 @@ def _user_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None], 
     add.add_argument("--fhir-user", required=True, help="Practitioner/ID, Patient/ID or RelatedPerson/ID "
                      "(must exist on this server)")
     add.add_argument("--allow-missing", action="store_true", help="link a --fhir-user that is not loaded yet")
+    add.add_argument("--role", action="append", help="admin, doctor, nurse, staff, billing or patient (repeatable;"
+                     " the roles cap the scopes the user may be granted; none: not capped)")
     add.add_argument("--json", action="store_true")
+    roles_ = actions.add_parser("roles", help="show a user's roles, or change them (removing one revokes "
+                                "their tokens)")
+    roles_.add_argument("username")
+    roles_.add_argument("--add", action="append", help="a role to add (repeatable)")
+    roles_.add_argument("--remove", action="append", help="a role to remove (repeatable)")
+    roles_.add_argument("--json", action="store_true")
     list_ = actions.add_parser("list", help="list users")
     list_.add_argument("--json", action="store_true")
     remove = actions.add_parser("remove", help="delete a user and revoke their grants")
@@ -271,10 +298,11 @@ def _user_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None], 
     unlock = actions.add_parser("unlock", help="lift the lockout after repeated failed sign-ins")
     unlock.add_argument("username")
     unlock.add_argument("--json", action="store_true")
-    for parser, action in ((add, _user_add), (list_, _user_list), (unlock, _user_unlock),
+    for parser, action in ((add, _user_add), (list_, _user_list), (unlock, _user_unlock), (roles_, _user_roles),
                            (remove, lambda db, a: _removed(db, storage.remove_user(db, a.username), "user"))):
         common(parser)
         parser.set_defaults(handler=run(action))
+    return actions
 
 
 def _launch_and_key_commands(sub: Any, common: Callable[[argparse.ArgumentParser], None],
@@ -310,14 +338,16 @@ async def _as_dict(name: str, value: Awaitable[Any]) -> dict[str, Any]:
 
 
 def add_commands(subparsers: Any, add_database_options: Callable[[argparse.ArgumentParser], None],
-                 resolve_url: Callable[[argparse.Namespace], str]) -> None:
-    """Register ``client``, ``user``, ``launch`` and ``keys`` on the ``fhir-server`` parser."""
+                 resolve_url: Callable[[argparse.Namespace], str]) -> Any:
+    """Register ``client``, ``user``, ``launch`` and ``keys`` on the ``fhir-server`` parser; returns the
+    ``user`` subcommands (``accounts/cli.py`` adds ``deactivate`` and ``activate``)."""
     def run(action: Callable[[Database, argparse.Namespace], Awaitable[Any]]) -> Callable[[argparse.Namespace], int]:
         return _runner(resolve_url, action)
 
     _client_commands(subparsers, add_database_options, run)
-    _user_commands(subparsers, add_database_options, run)
+    user_actions = _user_commands(subparsers, add_database_options, run)
     _launch_and_key_commands(subparsers, add_database_options, run)
+    return user_actions
 
 
 async def demo_setup(db: Database) -> None:

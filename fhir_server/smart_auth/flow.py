@@ -28,7 +28,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from . import grant_store, storage, throttle
+from . import grant_store, roles, storage, throttle
 from .flow_audit import record_step
 from .grant_store import Pending
 from .hashing import random_token
@@ -192,6 +192,11 @@ async def submit_login(smart: SmartAuth, request: Request) -> Response:
     if user is None:
         return await _failed_login(smart, request, pending, username)
     await throttle.record_success(smart.db, username, address)
+    refused = _account_refusal(user)
+    if refused:  # told only after the right password: a guesser learns nothing about the account
+        record_step(request, "login", False, client_id=_client_of(pending), user=user.fhir_user, detail=refused)
+        return error_page(refused, _style(smart), 403)
+    await _cap_to_roles(smart, pending, user)
     patient, error = await _context_patient(smart, pending, user)
     if error:
         record_step(request, "login", False, client_id=_client_of(pending), user=user.fhir_user, detail=error)
@@ -201,6 +206,24 @@ async def submit_login(smart: SmartAuth, request: Request) -> Response:
         return error_page(EXPIRED, _style(smart))
     record_step(request, "login", True, client_id=_client_of(pending), user=user.fhir_user, patient=patient)
     return _with_session(smart, _next_step(smart, pending, user, patient), fresh)
+
+
+def _account_refusal(user: User) -> str | None:
+    if not user.active:
+        return "This account is disabled. Ask the hospital's administrator."
+    if not user.verified:
+        return "This account's e-mail address is not verified yet: open the link sent to it."
+    return None
+
+
+async def _cap_to_roles(smart: SmartAuth, pending: Pending, user: User) -> None:
+    """Offer only the scopes the user's roles allow (roles.py): requested ∩ client's ∩ role caps."""
+    caps = await roles.user_caps(smart.db, user.username)
+    if caps is None:
+        return
+    allowed = " ".join(roles.cap_scopes(str(pending.params.get("allowed", "")).split(), caps))
+    await grant_store.narrow_pending(smart.db, pending.id, allowed)
+    pending.params["allowed"] = allowed
 
 
 async def _failed_login(smart: SmartAuth, request: Request, pending: Pending, username: str) -> Response:

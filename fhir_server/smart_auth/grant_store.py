@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from authlib.oauth2.rfc6749.errors import AccessDeniedError
 from psycopg.types.json import Jsonb
 
 from ..db import Database
@@ -21,7 +22,7 @@ from .hashing import digest, random_token
 from .models import AuthorizationCode, StoredToken, Subject
 
 __all__ = [
-    "Pending", "create_pending", "get_pending", "delete_pending", "binding_in_use", "rebind_pending",
+    "Pending", "create_pending", "get_pending", "delete_pending", "binding_in_use", "rebind_pending", "narrow_pending",
     "issue_code", "find_code", "consume_code", "revoke_grant", "create_system_grant",
     "save_tokens", "find_access_token", "find_refresh_token", "claim_refresh_token",
     "revoke_access_token", "access_token_active", "remember_assertion_jti", "purge_expired",
@@ -84,6 +85,13 @@ async def rebind_pending(db: Database, pending_id: str, old: str, new: str, *, u
         return cur.rowcount == 1
 
 
+async def narrow_pending(db: Database, pending_id: str, allowed: str) -> None:
+    """Replace the scopes on offer (after sign-in: cut to the user's role caps, roles.py)."""
+    async with db.transaction() as conn:
+        await conn.execute("UPDATE smart_pending SET params = jsonb_set(params, '{allowed}', to_jsonb(%s::text))"
+                           " WHERE id_hash = %s", (allowed, digest(pending_id)))
+
+
 async def delete_pending(db: Database, pending_id: str) -> bool:
     async with db.transaction() as conn:
         cur = await conn.execute("DELETE FROM smart_pending WHERE id_hash = %s", (digest(pending_id),))
@@ -96,6 +104,13 @@ async def issue_code(db: Database, code: str, *, client_id: str, redirect_uri: s
                      subject: Subject, lifetime: int = 60) -> str:
     """Record a new grant and its authorization code in one transaction; returns the grant id."""
     async with db.transaction() as conn:
+        if subject.username is not None:
+            # FOR SHARE: a deactivation (which locks the row, then revokes the user's grants) either
+            # waits for this grant and revokes it, or is seen here and no grant is made.
+            cur = await conn.execute("SELECT 1 FROM smart_user WHERE username = %s AND active FOR SHARE",
+                                     (subject.username,))
+            if await cur.fetchone() is None:
+                raise AccessDeniedError("The account is disabled", redirect_uri=redirect_uri)
         cur = await conn.execute(
             "INSERT INTO smart_grant (client_id, username, fhir_user, patient, encounter, scope) "
             "VALUES (%s, %s, %s, %s, %s, %s) RETURNING id",

@@ -77,6 +77,8 @@ class Client(ClientMixin):  # type: ignore[misc]
 class User:
     username: str
     fhir_user: str  # Practitioner/ID, Patient/ID or RelatedPerson/ID
+    active: bool = True  # False: blacklisted (fhir-server user deactivate, /admin/)
+    verified: bool = True  # False: a self-registered account whose e-mail is not verified yet
 
     @property
     def resource_type(self) -> str:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
 from ..db import Database
@@ -23,7 +25,7 @@ from .patient_card import PatientCard, card_of, display_name
 
 __all__ = [
     "create_client", "get_client", "list_clients", "remove_client",
-    "create_user", "authenticate_user", "get_user", "list_users", "remove_user",
+    "create_user", "insert_user", "authenticate_user", "get_user", "list_users", "remove_user",
     "create_launch", "get_launch", "search_patients", "patient_card", "person_name", "PICKER_PAGE",
     "patient_exists", "related_person_patient", "resource_exists",
     "server_secret", "client_organization", "bind_organization",
@@ -90,35 +92,47 @@ async def remove_client(db: Database, client_id: str) -> bool:
         return cur.rowcount == 1
 
 
-async def create_user(db: Database, username: str, password: str, fhir_user: str) -> None:
+async def create_user(db: Database, username: str, password: str, fhir_user: str,
+                      roles: Sequence[str] = ()) -> None:
     password_hash = await asyncio.to_thread(hash_password, password)
     async with db.transaction() as conn:
-        await conn.execute(
-            "INSERT INTO smart_user (username, password_hash, fhir_user) VALUES (%s, %s, %s)",
-            (username, password_hash, fhir_user))
+        await insert_user(conn, username, password_hash, fhir_user, roles)
+
+
+async def insert_user(conn: AsyncConnection[Any], username: str, password_hash: str, fhir_user: str,
+                      roles: Sequence[str] = (), *, email: str | None = None, verified: bool = True) -> None:
+    """The user row and its roles, in the caller's transaction (registration adds its Patient too)."""
+    await conn.execute(
+        "INSERT INTO smart_user (username, password_hash, fhir_user, email, verified) VALUES (%s, %s, %s, %s, %s)",
+        (username, password_hash, fhir_user, email, verified))
+    if roles:
+        await conn.execute("INSERT INTO smart_user_role (username, role) SELECT %s, r FROM unnest(%s::text[]) AS r",
+                           (username, list(roles)))
 
 
 async def get_user(db: Database, username: str) -> User | None:
     async with db.connection() as conn:
-        cur = await conn.execute("SELECT username, fhir_user FROM smart_user WHERE username = %s", (username,))
+        cur = await conn.execute("SELECT username, fhir_user, active, verified FROM smart_user WHERE username = %s",
+                                 (username,))
         row = await cur.fetchone()
-    return User(row[0], row[1]) if row else None
+    return User(row[0], row[1], row[2], row[3]) if row else None
 
 
 async def authenticate_user(db: Database, username: str, password: str) -> User | None:
     async with db.connection() as conn:
         cur = await conn.execute(
-            "SELECT username, fhir_user, password_hash FROM smart_user WHERE username = %s", (username,))
+            "SELECT username, fhir_user, password_hash, active, verified FROM smart_user WHERE username = %s",
+            (username,))
         row = await cur.fetchone()
     # argon2 is CPU-bound: keep it off the event loop; verify a dummy hash for unknown users.
     ok = await asyncio.to_thread(verify_password, row[2] if row else dummy_hash(), password)
-    return User(row[0], row[1]) if row and ok else None
+    return User(row[0], row[1], row[3], row[4]) if row and ok else None
 
 
 async def list_users(db: Database) -> list[User]:
     async with db.connection() as conn:
-        cur = await conn.execute("SELECT username, fhir_user FROM smart_user ORDER BY username")
-        return [User(r[0], r[1]) for r in await cur.fetchall()]
+        cur = await conn.execute("SELECT username, fhir_user, active, verified FROM smart_user ORDER BY username")
+        return [User(r[0], r[1], r[2], r[3]) for r in await cur.fetchall()]
 
 
 async def remove_user(db: Database, username: str) -> bool:

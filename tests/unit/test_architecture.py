@@ -25,6 +25,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "resources": {"exchange", "app", "cli"},
     "exchange": {"app", "cli"},
     "conformance": {"exchange", "app", "cli"},
+    "accounts": {"exchange", "app", "cli"},
     "terminology": {"resources", "exchange", "search", "smart_auth", "audit", "rules", "app", "cli"},
     # The hospital app reaches data only through the HTTP API, never the layers behind it.
     "webapp": {"resources", "exchange", "search", "audit", "rules", "scheduling", "terminology", "conformance",
