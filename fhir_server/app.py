@@ -30,6 +30,7 @@ from . import home, smart_auth
 from .audit.keyring import load_key
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
+from .billing import routes as billing_routes
 from .config import Settings, load_settings
 from .conformance.claims import claims_of
 from .conformance.startup import apply_write_policy, load_profiles
@@ -251,7 +252,7 @@ def create_app(settings: Settings) -> FastAPI:
     # discovery and OAuth endpoints, which must precede the generic /fhir/{type}/{id} routes.
     # The served OperationDefinitions' (and scheduling's SearchParameters') literal paths precede the generic
     # read of the hot router.
-    for router in (audit_routes.router, operation_definitions.router, scheduling_routes.router,
+    for router in (audit_routes.router, operation_definitions.router, scheduling_routes.router, billing_routes.router,
                    resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from . import smart_auth
+from .billing import cli as billing_cli
 from .config import Settings, load_settings
 from .conformance import cli as conformance_cli
 from .scheduling import cli as scheduling_cli
@@ -341,6 +342,7 @@ def _parser() -> argparse.ArgumentParser:
     conformance_cli.add_commands(commands)
     _add_terminology_commands(commands)
     scheduling_cli.add_commands(commands, _add_database_options, _resolve_url)
+    billing_cli.add_commands(commands, _add_database_options, _resolve_url)
     return parser
 
 

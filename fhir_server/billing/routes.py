@@ -1,0 +1,92 @@
+"""HTTP routes of the billing operations: parse, call one operation, render.
+
+POST /ChargeItemDefinition/[id]/$apply, POST /Account/[id]/$invoice, and their
+OperationDefinitions (GET /OperationDefinition/Account-invoice, ChargeItemDefinition-apply: the
+R4 definition, with this server's reading of it in the description). http://hl7.org/fhir/R4/operations.html
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from ..errors import BadRequest, Forbidden
+from ..fhir.body import read_json_body
+from ..render import fhir_response
+from ..resources import repository
+from ..resources.operations.registry import Operation, register
+from ..scheduling.writes import content, unit_of_work
+from ..smart_auth.policy import policy_of
+from . import apply, invoice
+from .access import is_billing_staff
+
+__all__ = ["router"]
+
+router = APIRouter()
+DEFINITIONS = Path(__file__).parent / "operation_definitions"
+register(Operation(apply.CAPABILITY_ENTRY["name"], apply.CAPABILITY_ENTRY["definition"],
+                   types=("ChargeItemDefinition",), instance_level=True))
+register(Operation(invoice.CAPABILITY_ENTRY["name"], invoice.CAPABILITY_ENTRY["definition"],
+                   types=("Account",), instance_level=True))
+
+
+@cache
+def _definitions() -> dict[str, bytes]:
+    return {path.stem: path.read_bytes() for path in sorted(DEFINITIONS.glob("*.json"))}
+
+
+@router.post("/ChargeItemDefinition/{resource_id}/$apply")
+async def apply_route(request: Request, resource_id: str) -> Response:
+    policy = policy_of(request)
+    body = await read_json_body(request)
+    async with request.app.state.db.connection() as conn:
+        await policy.check_visible(conn, "ChargeItemDefinition", resource_id, "r")
+        definition = content(await repository.read(conn, "ChargeItemDefinition", resource_id))
+        charge = await apply.charge_item_in(conn, body, policy)
+    return fhir_response(request, apply.apply(definition, charge))
+
+
+def _invoice_params(body: Any) -> tuple[list[str], bool]:
+    if body is None:
+        return [], False
+    if not isinstance(body, dict) or body.get("resourceType") != "Parameters":
+        raise BadRequest("$invoice takes an optional Parameters body (claimResponse, issue)")
+    responses, issue = [], False
+    for param in body.get("parameter") or []:
+        name = param.get("name") if isinstance(param, dict) else None
+        if name == "claimResponse":
+            responses.append(str((param.get("valueReference") or {}).get("reference") or ""))
+        elif name == "issue" and isinstance(param.get("valueBoolean"), bool):
+            issue = param["valueBoolean"]
+        else:
+            raise BadRequest(f"$invoice has no parameter {name!r} (claimResponse valueReference, issue valueBoolean)")
+    return responses, issue
+
+
+@router.post("/Account/{resource_id}/$invoice")
+async def invoice_route(request: Request, resource_id: str) -> Response:
+    policy = policy_of(request)
+    if not is_billing_staff(policy):
+        raise Forbidden("Only billing staff create Invoices")
+    raw = await request.body()
+    responses, issue = _invoice_params(await read_json_body(request) if raw.strip() else None)
+    async with unit_of_work(request.app.state.resources, policy) as writes:
+        created = await invoice.invoice_account(writes, resource_id, responses, issue)
+    base = request.app.state.settings.public_base
+    headers = {"Location": f"{base}/Invoice/{created['id']}/_history/{created['meta']['versionId']}",
+               "ETag": f'W/"{created["meta"]["versionId"]}"'}
+    return fhir_response(request, created, 201, headers=headers)
+
+
+def _serving(body: bytes) -> Any:
+    async def serve(request: Request) -> Response:
+        return fhir_response(request, body)
+    return serve
+
+
+for _rid in ("Account-invoice", "ChargeItemDefinition-apply"):
+    router.add_api_route(f"/OperationDefinition/{_rid}", _serving(_definitions()[_rid]), methods=["GET"])
