@@ -1,0 +1,73 @@
+"""With authorization on: a patient reads their own Invoice but never writes Invoices or
+ChargeItems (403) and cannot run $invoice; a practitioner (billing staff) invoices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from fhir_server.app import create_app
+from fhir_server.config import Settings
+from tests.conftest import free_port, serving
+from tests.integration.smart_auth.helpers import cli_json, token_for
+
+from .helpers import account, charge, fresh, price
+
+REDIRECT = "https://app.example.org/callback"
+PATIENT_SCOPE = "launch patient/Invoice.cruds patient/ChargeItem.cruds patient/Account.rs"
+
+
+@pytest.fixture(scope="module")
+def server_settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, host="127.0.0.1", port=free_port(), auth="on", pool_min=1,
+                    pool_max=8, log_level="warning")
+
+
+@pytest.fixture(scope="module")
+def server_url(server_settings: Settings) -> Iterator[str]:
+    with serving(create_app(server_settings), server_settings) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def http(server_url: str, database_url: str) -> dict[str, httpx.Client]:
+    root = server_url.rsplit("/fhir", 1)[0]
+    client = cli_json(database_url, "client", "add", "--name", "Billing app", "--public", "--redirect-uri",
+                      REDIRECT, "--scope", f"launch openid fhirUser user/*.cruds {PATIENT_SCOPE}")["client_id"]
+    cli_json(database_url, "user", "add", "--username", "clerk", "--password", "pw-clerk-123",
+             "--fhir-user", "Practitioner/clerk")
+    with httpx.Client(timeout=30, follow_redirects=False) as browser:
+        staff = token_for(browser, root, server_url, client, "openid fhirUser user/*.cruds", "clerk", "pw-clerk-123")
+        launch = cli_json(database_url, "launch", "add", "--patient", "bill-pat")["launch"]
+        patient = token_for(browser, root, server_url, client, PATIENT_SCOPE, "clerk", "pw-clerk-123", launch)
+    return {name: httpx.Client(base_url=server_url, timeout=30, headers={"Authorization": f"Bearer {token}"})
+            for name, token in (("staff", staff), ("patient", patient))}
+
+
+def test_patient_reads_but_never_writes_invoices(http: dict[str, httpx.Client]) -> None:
+    staff, patient = http["staff"], http["patient"]
+    code = fresh("c")
+    price(staff, code, 25)
+    acct = account(staff, "bill-pat")
+    charge(staff, acct, "bill-pat", code)
+    made = patient.post(f"/Account/{acct}/$invoice")
+    assert made.status_code == 403
+    assert made.json()["issue"][0]["diagnostics"] == "Only billing staff create Invoices"
+    invoice = staff.post(f"/Account/{acct}/$invoice")
+    assert invoice.status_code == 201, invoice.text
+    rid = invoice.json()["id"]
+    assert patient.get(f"/Invoice/{rid}").status_code == 200
+    body = {k: v for k, v in invoice.json().items() if k != "meta"} | {"totalGross": {"value": 0, "currency": "EUR"}}
+    put = patient.put(f"/Invoice/{rid}", json=body)
+    assert put.status_code == 403
+    assert put.json()["issue"][0]["diagnostics"] == (
+        "Patients cannot write Invoices: amounts are set by the server and billing staff")
+    created = patient.post("/Invoice", json={k: v for k, v in body.items() if k != "id"})
+    assert created.status_code == 403
+    assert staff.get(f"/Invoice/{rid}").json()["totalGross"] == {"value": 25.0, "currency": "EUR"}
+    chargeitem = patient.post("/ChargeItem", json={"resourceType": "ChargeItem", "status": "billable",
+                                                   "subject": {"reference": "Patient/bill-pat"},
+                                                   "code": {"text": "x"}})
+    assert chargeitem.status_code == 403
