@@ -12,6 +12,7 @@ import logging
 import uuid
 from typing import Any
 
+from ..billing.demo import load_billing_demo
 from ..resources.service import ResourceService
 from ..scheduling.demo import load_scheduling_demo
 from .generate import demo_resources
@@ -49,6 +50,7 @@ async def load_demo(service: ResourceService) -> int:
             await service.update(resource["resourceType"], resource["id"], resource)
             written += 1
     written += await load_scheduling_demo(service)  # a department whose doctors can be booked at once
+    written += await load_billing_demo(service)  # a price list and an unpaid issued Invoice
     if written:
         log.info("demo data: wrote %d resources (Patient/demo-patient and friends)", written)
     return written

@@ -10,13 +10,14 @@ import httpx
 import psycopg
 import pytest
 
+from fhir_server.billing.demo import BILLING_DEMO
 from fhir_server.cli import main
 from fhir_server.demo import demo_resources
 from fhir_server.scheduling.demo import SCHEDULING_DEMO
 
 # The generated hospital and its bookable department; the department's Slots depend on the day
 # the demo is loaded (the next 14 days of weekday availability), so they are counted apart.
-EXPECTED = Counter(r["resourceType"] for r in [*demo_resources(), *SCHEDULING_DEMO])
+EXPECTED = Counter(r["resourceType"] for r in [*demo_resources(), *SCHEDULING_DEMO, *BILLING_DEMO])
 
 
 @pytest.fixture(scope="module")
