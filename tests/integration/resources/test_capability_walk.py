@@ -82,6 +82,7 @@ TYPE_OPERATIONS = {
     "Patient": ["everything", "export"], "Group": ["export"], "DocumentReference": ["docref"],
     "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
+    "ChargeItemDefinition": ["apply"], "Account": ["invoice"],
 }
 
 
@@ -165,6 +166,16 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
         return [client.get("/Appointment/$find", params=window)]
     if rtype in ("Appointment", "Schedule"):
         return []  # $hold/$book/$cancel/$generate-slots change bookings: tests/integration/scheduling calls them
+    if (rtype, name) == ("ChargeItemDefinition", "apply"):
+        price = {"resourceType": "ChargeItemDefinition", "url": "urn:walk:price", "status": "active",
+                 "propertyGroup": [{"priceComponent": [{"type": "base", "amount": {"value": 1, "currency": "EUR"}}]}]}
+        did = client.post("/ChargeItemDefinition", json=price).json()["id"]
+        charge = {"resourceType": "ChargeItem", "status": "planned", "code": {"text": "walk"},
+                  "subject": {"reference": f"Patient/{pid}"}}
+        return [client.post(f"/ChargeItemDefinition/{did}/$apply",
+                            json={"resourceType": "Parameters", "parameter": [{"name": "chargeItem", "resource": charge}]})]
+    if rtype == "Account":
+        return []  # $invoice writes an Invoice and bills ChargeItems: tests/integration/billing calls it
     return None
 
 
