@@ -1,6 +1,6 @@
 """HTTP routes of the billing operations: parse, call one operation, render.
 
-POST /ChargeItemDefinition/[id]/$apply, POST /Account/[id]/$invoice, and their
+POST /ChargeItemDefinition/[id]/$apply, POST /Account/[id]/$invoice, POST /Invoice/[id]/$pay (desk), and their
 OperationDefinitions (GET /OperationDefinition/Account-invoice, ChargeItemDefinition-apply: the
 R4 definition, with this server's reading of it in the description). http://hl7.org/fhir/R4/operations.html
 """
@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from ..errors import BadRequest, Forbidden
 from ..fhir.body import read_json_body
+from ..jsonio import dumps
 from ..render import fhir_response
 from ..resources import repository
 from ..resources.operations.registry import Operation, register
@@ -23,6 +24,8 @@ from ..scheduling.writes import content, unit_of_work
 from ..smart_auth.policy import policy_of
 from . import apply, invoice
 from .access import is_billing_staff
+from .payments import desk, idempotency
+from .payments.record import record_payment
 
 __all__ = ["router"]
 
@@ -32,6 +35,8 @@ register(Operation(apply.CAPABILITY_ENTRY["name"], apply.CAPABILITY_ENTRY["defin
                    types=("ChargeItemDefinition",), instance_level=True))
 register(Operation(invoice.CAPABILITY_ENTRY["name"], invoice.CAPABILITY_ENTRY["definition"],
                    types=("Account",), instance_level=True))
+register(Operation(desk.CAPABILITY_ENTRY["name"], desk.CAPABILITY_ENTRY["definition"],
+                   types=("Invoice",), instance_level=True))
 
 
 @cache
@@ -82,11 +87,30 @@ async def invoice_route(request: Request, resource_id: str) -> Response:
     return fhir_response(request, created, 201, headers=headers)
 
 
+@router.post("/Invoice/{resource_id}/$pay")
+async def pay_route(request: Request, resource_id: str) -> Response:
+    policy = policy_of(request)
+    if not is_billing_staff(policy):
+        raise Forbidden("Only billing staff record desk payments (online payment is not available yet)")
+    key = idempotency.required_key(request.headers.get(idempotency.HEADER), policy)
+    raw = await request.body()
+    payment = desk.desk_payment(resource_id, await read_json_body(request), key)
+    settings = request.app.state.settings
+    async with unit_of_work(request.app.state.resources, policy) as writes:
+        replay = await idempotency.claim(writes.conn, key, raw, settings.idempotency_hours)
+        if replay is not None:
+            return fhir_response(request, replay[1], replay[0], headers={"Idempotent-Replayed": "true"})
+        await writes.policy.check_visible(writes.conn, "Invoice", resource_id, "r")
+        reconciliation = await record_payment(writes, payment)
+        await idempotency.remember(writes.conn, key, 201, dumps(reconciliation))
+    return fhir_response(request, reconciliation, 201)
+
+
 def _serving(body: bytes) -> Any:
     async def serve(request: Request) -> Response:
         return fhir_response(request, body)
     return serve
 
 
-for _rid in ("Account-invoice", "ChargeItemDefinition-apply"):
+for _rid in ("Account-invoice", "ChargeItemDefinition-apply", "Invoice-pay"):
     router.add_api_route(f"/OperationDefinition/{_rid}", _serving(_definitions()[_rid]), methods=["GET"])

@@ -71,3 +71,7 @@ def test_patient_reads_but_never_writes_invoices(http: dict[str, httpx.Client]) 
                                                    "subject": {"reference": "Patient/bill-pat"},
                                                    "code": {"text": "x"}})
     assert chargeitem.status_code == 403
+    pay = patient.post(f"/Invoice/{rid}/$pay", headers={"Idempotency-Key": "k1"}, json={
+        "resourceType": "Parameters", "parameter": [{"name": "amount", "valueMoney": {"value": 1, "currency": "EUR"}},
+                                                    {"name": "method", "valueCode": "cash"}]})
+    assert pay.status_code == 403

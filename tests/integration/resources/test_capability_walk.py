@@ -82,7 +82,7 @@ TYPE_OPERATIONS = {
     "Patient": ["everything", "export"], "Group": ["export"], "DocumentReference": ["docref"],
     "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
-    "ChargeItemDefinition": ["apply"], "Account": ["invoice"],
+    "ChargeItemDefinition": ["apply"], "Account": ["invoice"], "Invoice": ["pay"],
 }
 
 
@@ -172,10 +172,10 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
         did = client.post("/ChargeItemDefinition", json=price).json()["id"]
         charge = {"resourceType": "ChargeItem", "status": "planned", "code": {"text": "walk"},
                   "subject": {"reference": f"Patient/{pid}"}}
-        return [client.post(f"/ChargeItemDefinition/{did}/$apply",
-                            json={"resourceType": "Parameters", "parameter": [{"name": "chargeItem", "resource": charge}]})]
-    if rtype == "Account":
-        return []  # $invoice writes an Invoice and bills ChargeItems: tests/integration/billing calls it
+        body = {"resourceType": "Parameters", "parameter": [{"name": "chargeItem", "resource": charge}]}
+        return [client.post(f"/ChargeItemDefinition/{did}/$apply", json=body)]
+    if rtype in ("Account", "Invoice"):
+        return []  # $invoice and $pay write invoices and payments: tests/integration/billing calls them
     return None
 
 
