@@ -256,6 +256,7 @@ def create_app(settings: Settings) -> FastAPI:
                    resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
+    app.include_router(billing_routes.webhook_router)
     app.include_router(home.router)
     for router in (exchange_router.router, export_routes.router, validate_operation.router,
                    everything_operation.router, docref_operation.router, expand_operation.router,

@@ -96,6 +96,13 @@ class Settings:
     timezone: str = "UTC"
     hold_minutes: int = 10
     idempotency_hours: int = 24
+    # Billing (fhir_server/billing/): online payments through Stripe (off without an API key), the
+    # webhook signing secret, the API base (a Stripe-compatible test double in the tests) and the
+    # hospital name on receipts. Secrets come from the environment only (never in as_env or repr).
+    stripe_api_key: str | None = field(default=None, repr=False)
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_base: str = "https://api.stripe.com"
+    hospital_name: str = "General Hospital"
 
     @property
     def public_base(self) -> str:
@@ -124,7 +131,8 @@ class Settings:
                "FHIR_TERMINOLOGY_STRICT": "1" if self.terminology_strict else "",
                "FHIR_MAX_EXPANSION": str(self.max_expansion),
                "FHIR_TIMEZONE": self.timezone, "FHIR_HOLD_MINUTES": str(self.hold_minutes),
-               "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours)}
+               "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours),
+               "FHIR_STRIPE_API_BASE": self.stripe_api_base, "FHIR_HOSPITAL_NAME": self.hospital_name}
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -215,4 +223,8 @@ def load_settings() -> Settings:
         timezone=env.get("FHIR_TIMEZONE") or "UTC",
         hold_minutes=_env_int("FHIR_HOLD_MINUTES", 10),
         idempotency_hours=max(24, _env_int("FHIR_IDEMPOTENCY_HOURS", 24)),
+        stripe_api_key=env.get("FHIR_STRIPE_API_KEY") or None,
+        stripe_webhook_secret=env.get("FHIR_STRIPE_WEBHOOK_SECRET") or None,
+        stripe_api_base=(env.get("FHIR_STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/"),
+        hospital_name=env.get("FHIR_HOSPITAL_NAME") or "General Hospital",
     )

@@ -24,12 +24,13 @@ from ..scheduling.writes import content, unit_of_work
 from ..smart_auth.policy import policy_of
 from . import apply, invoice
 from .access import is_billing_staff
-from .payments import desk, idempotency
+from .payments import desk, idempotency, online, webhook
 from .payments.record import record_payment
 
-__all__ = ["router"]
+__all__ = ["router", "webhook_router"]
 
 router = APIRouter()
+webhook_router = APIRouter()  # outside /fhir: the provider authenticates by its signature
 DEFINITIONS = Path(__file__).parent / "operation_definitions"
 register(Operation(apply.CAPABILITY_ENTRY["name"], apply.CAPABILITY_ENTRY["definition"],
                    types=("ChargeItemDefinition",), instance_level=True))
@@ -90,20 +91,32 @@ async def invoice_route(request: Request, resource_id: str) -> Response:
 @router.post("/Invoice/{resource_id}/$pay")
 async def pay_route(request: Request, resource_id: str) -> Response:
     policy = policy_of(request)
-    if not is_billing_staff(policy):
-        raise Forbidden("Only billing staff record desk payments (online payment is not available yet)")
     key = idempotency.required_key(request.headers.get(idempotency.HEADER), policy)
     raw = await request.body()
     payment = desk.desk_payment(resource_id, await read_json_body(request), key)
+    if payment.method != "online" and not is_billing_staff(policy):
+        raise Forbidden("Only billing staff record desk payments (cash, card)")
     settings = request.app.state.settings
+    provider = online.provider_for(settings) if payment.method == "online" else None
     async with unit_of_work(request.app.state.resources, policy) as writes:
         replay = await idempotency.claim(writes.conn, key, raw, settings.idempotency_hours)
         if replay is not None:
             return fhir_response(request, replay[1], replay[0], headers={"Idempotent-Replayed": "true"})
         await writes.policy.check_visible(writes.conn, "Invoice", resource_id, "r")
-        reconciliation = await record_payment(writes, payment)
-        await idempotency.remember(writes.conn, key, 201, dumps(reconciliation))
-    return fhir_response(request, reconciliation, 201)
+        if provider is not None:
+            answer, status = await online.start_online(writes, provider, payment, idempotency.provider_key(key)), 200
+        else:
+            answer, status = await record_payment(writes, payment), 201
+        await idempotency.remember(writes.conn, key, status, dumps(answer))
+    return fhir_response(request, answer, status)
+
+
+@webhook_router.post("/billing/stripe/webhook")
+async def stripe_webhook(request: Request) -> Response:
+    provider = online.provider_for(request.app.state.settings)
+    answer = await webhook.handle_webhook(request.app.state.resources, provider, await request.body(),
+                                          request.headers.get("Stripe-Signature"))
+    return Response(dumps(answer), 200, media_type="application/json")
 
 
 def _serving(body: bytes) -> Any:

@@ -16,7 +16,7 @@ from .record import Payment
 __all__ = ["desk_payment", "CAPABILITY_ENTRY", "METHODS"]
 
 CAPABILITY_ENTRY = {"name": "pay", "definition": "http://fhir-server.example.org/OperationDefinition/Invoice-pay"}
-METHODS = ("cash", "card")
+METHODS = ("cash", "card", "online")
 
 
 def desk_payment(invoice_id: str, body: Any, key: str) -> Payment:

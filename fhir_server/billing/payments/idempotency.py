@@ -17,7 +17,7 @@ from psycopg import AsyncConnection
 from ...errors import BadRequest, Conflict, Unprocessable
 from ...scheduling.idempotency import HEADER, key_of
 
-__all__ = ["HEADER", "required_key", "claim", "remember"]
+__all__ = ["HEADER", "required_key", "provider_key", "claim", "remember"]
 
 
 def required_key(header: str | None, policy: Any) -> str:
@@ -25,6 +25,12 @@ def required_key(header: str | None, policy: Any) -> str:
     if key is None:
         raise BadRequest(f"$pay needs an {HEADER} header (a retry with the same key never pays twice)")
     return key
+
+
+def provider_key(key: str) -> str:
+    """The key passed on to the provider: the caller-scoped key (so two callers' equal headers never
+    collide in one provider account), hashed when longer than the provider's 255 characters."""
+    return key if len(key) <= 255 else hashlib.sha256(key.encode()).hexdigest()
 
 
 async def claim(conn: AsyncConnection[Any], key: str, raw: bytes, hours: int) -> tuple[int, bytes] | None:
