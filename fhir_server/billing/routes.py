@@ -1,6 +1,7 @@
 """HTTP routes of the billing operations: parse, call one operation, render.
 
-POST /ChargeItemDefinition/[id]/$apply, POST /Account/[id]/$invoice, POST /Invoice/[id]/$pay (desk), and their
+POST /ChargeItemDefinition/[id]/$apply, POST /Account/[id]/$invoice, POST /Invoice/[id]/$pay (desk, online),
+POST /Invoice/[id]/$cancel-payment, POST /PaymentReconciliation/[id]/$refund, POST /billing/stripe/webhook, and their
 OperationDefinitions (GET /OperationDefinition/Account-invoice, ChargeItemDefinition-apply: the
 R4 definition, with this server's reading of it in the description). http://hl7.org/fhir/R4/operations.html
 """
@@ -24,7 +25,7 @@ from ..scheduling.writes import content, unit_of_work
 from ..smart_auth.policy import policy_of
 from . import apply, invoice
 from .access import is_billing_staff
-from .payments import desk, idempotency, online, webhook
+from .payments import cancel, desk, idempotency, online, refund, webhook
 from .payments.record import record_payment
 
 __all__ = ["router", "webhook_router"]
@@ -36,8 +37,9 @@ register(Operation(apply.CAPABILITY_ENTRY["name"], apply.CAPABILITY_ENTRY["defin
                    types=("ChargeItemDefinition",), instance_level=True))
 register(Operation(invoice.CAPABILITY_ENTRY["name"], invoice.CAPABILITY_ENTRY["definition"],
                    types=("Account",), instance_level=True))
-register(Operation(desk.CAPABILITY_ENTRY["name"], desk.CAPABILITY_ENTRY["definition"],
-                   types=("Invoice",), instance_level=True))
+for _entry, _type in ((desk.CAPABILITY_ENTRY, "Invoice"), (cancel.CAPABILITY_ENTRY, "Invoice"),
+                      (refund.CAPABILITY_ENTRY, "PaymentReconciliation")):
+    register(Operation(_entry["name"], _entry["definition"], types=(_type,), instance_level=True))
 
 
 @cache
@@ -111,6 +113,36 @@ async def pay_route(request: Request, resource_id: str) -> Response:
     return fhir_response(request, answer, status)
 
 
+@router.post("/Invoice/{resource_id}/$cancel-payment")
+async def cancel_payment_route(request: Request, resource_id: str) -> Response:
+    policy = policy_of(request)
+    intent_id = cancel.intent_in(await read_json_body(request))
+    provider = online.provider_for(request.app.state.settings)
+    key = idempotency.provider_key(idempotency.key_of(f"cancel-{intent_id}", policy) or intent_id)
+    async with unit_of_work(request.app.state.resources, policy) as writes:
+        await writes.policy.check_visible(writes.conn, "Invoice", resource_id, "r")
+        answer = await cancel.cancel_pending(writes, resource_id, intent_id, provider, key)
+    return fhir_response(request, answer)
+
+
+@router.post("/PaymentReconciliation/{resource_id}/$refund")
+async def refund_route(request: Request, resource_id: str) -> Response:
+    policy = policy_of(request)
+    if not is_billing_staff(policy):
+        raise Forbidden("Only billing staff refund payments")
+    key = idempotency.required_key(request.headers.get(idempotency.HEADER), policy)
+    raw = await request.body()
+    settings = request.app.state.settings
+    provider = online.provider_for(settings) if settings.stripe_api_key else None
+    async with unit_of_work(request.app.state.resources, policy) as writes:
+        replay = await idempotency.claim(writes.conn, key, raw, settings.idempotency_hours)
+        if replay is not None:
+            return fhir_response(request, replay[1], replay[0], headers={"Idempotent-Replayed": "true"})
+        answer = await refund.refund_payment(writes, resource_id, provider, idempotency.provider_key(key))
+        await idempotency.remember(writes.conn, key, 200, dumps(answer))
+    return fhir_response(request, answer)
+
+
 @webhook_router.post("/billing/stripe/webhook")
 async def stripe_webhook(request: Request) -> Response:
     provider = online.provider_for(request.app.state.settings)
@@ -125,5 +157,6 @@ def _serving(body: bytes) -> Any:
     return serve
 
 
-for _rid in ("Account-invoice", "ChargeItemDefinition-apply", "Invoice-pay"):
+for _rid in ("Account-invoice", "ChargeItemDefinition-apply", "Invoice-pay", "Invoice-cancel-payment",
+             "PaymentReconciliation-refund"):
     router.add_api_route(f"/OperationDefinition/{_rid}", _serving(_definitions()[_rid]), methods=["GET"])

@@ -4,7 +4,8 @@ Invoice (http://hl7.org/fhir/R4/invoice.html#status), on every write path (POST,
 bundle entries, ``fhir-server load``, $invoice):
 - patients never write Invoices (403): amounts are set by the server and billing staff;
 - a new Invoice is ``draft`` or ``issued``; transitions: draft -> issued, issued -> balanced,
-  draft|issued -> cancelled (needs ``cancelledReason``); balanced and cancelled are final;
+  draft|issued -> cancelled (needs ``cancelledReason``), balanced -> issued (a refund re-opens it);
+  cancelled is final, a balanced Invoice changes only back to issued;
 - a draft may change freely; an issued Invoice changes only by those transitions (status and
   cancelledReason): any other change (amounts, lines, participants, ...) is 422;
 - only a draft may be deleted; all Money of one Invoice is in one currency.
@@ -27,10 +28,11 @@ from .pricing import quantity_of
 
 __all__ = ["invoice_rule", "charge_item_rule", "TRANSITIONS"]
 
+# balanced -> issued: a refund re-opens the Invoice (billing staff only: patients never write Invoices).
 TRANSITIONS = frozenset({("draft", "issued"), ("issued", "balanced"), ("draft", "cancelled"),
-                         ("issued", "cancelled")})
+                         ("issued", "cancelled"), ("balanced", "issued")})
 NEW_STATUSES = frozenset({"draft", "issued"})
-FINAL = frozenset({"balanced", "cancelled", "entered-in-error"})
+FINAL = frozenset({"cancelled", "entered-in-error"})
 # What a transition may change besides nothing: the rest of an issued Invoice is frozen.
 TRANSITION_FIELDS = frozenset({"meta", "status", "cancelledReason", "text"})
 
@@ -58,7 +60,7 @@ def _check_transition(rid: str, old: Mapping[str, Any], new: Mapping[str, Any]) 
         raise Unprocessable(f"Invoice/{rid} is {before}: it can no longer change")
     if before != after and (before, after) not in TRANSITIONS:
         raise Unprocessable(f"Invoice/{rid}: {before} -> {after} is not allowed (draft -> issued -> balanced; "
-                            "draft or issued -> cancelled)")
+                            "draft or issued -> cancelled; balanced -> issued)")
     if before != "draft" and _frozen(old) != _frozen(new):
         raise Unprocessable(f"Invoice/{rid} is {before}: its amounts and lines are immutable (only a status "
                             "transition may change it)")

@@ -17,7 +17,7 @@ from psycopg import AsyncConnection
 from ...errors import BadRequest, Conflict, Unprocessable
 from ...scheduling.idempotency import HEADER, key_of
 
-__all__ = ["HEADER", "required_key", "provider_key", "claim", "remember"]
+__all__ = ["HEADER", "key_of", "required_key", "provider_key", "claim", "remember"]
 
 
 def required_key(header: str | None, policy: Any) -> str:

@@ -24,6 +24,7 @@ class FakeStripe:
         self.intents: dict[str, dict[str, Any]] = {}
         self.by_key: dict[str, dict[str, Any]] = {}
         self.keys: list[str] = []
+        self.refunds: list[tuple[str, int, str | None]] = []
         self.lock = threading.Lock()
 
     def create_intent(self, form: dict[str, str], key: str | None) -> dict[str, Any]:
@@ -62,6 +63,14 @@ def _handler(fake: FakeStripe) -> type[BaseHTTPRequestHandler]:
                 self._answer(401, {"error": {"type": "invalid_request_error", "message": "bad key"}})
             elif self.path == "/v1/payment_intents":
                 self._answer(200, fake.create_intent(form, self.headers.get("Idempotency-Key")))
+            elif self.path.startswith("/v1/payment_intents/") and self.path.endswith("/cancel"):
+                intent = fake.intents[self.path.split("/")[3]]
+                intent["status"] = "canceled"
+                self._answer(200, intent)
+            elif self.path == "/v1/refunds":
+                fake.refunds.append((form["payment_intent"], int(form["amount"]), self.headers.get("Idempotency-Key")))
+                self._answer(200, {"id": "re_" + uuid.uuid4().hex[:12], "object": "refund", "status": "succeeded",
+                                   "payment_intent": form["payment_intent"], "amount": int(form["amount"])})
             else:
                 self._answer(404, {"error": {"type": "invalid_request_error", "message": self.path}})
     return Handler

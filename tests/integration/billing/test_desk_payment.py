@@ -126,3 +126,15 @@ def test_twenty_simultaneous_requests_with_one_key_pay_once(server_url: str, cli
     assert len(_payments(database_url, invoice)) == 1
     assert _count(database_url, "PaymentReconciliation", invoice) == 1
     assert client.get(f"/Invoice/{invoice}").json()["status"] == "balanced"
+
+
+def test_refund_of_a_desk_payment_reopens_the_invoice(client: httpx.Client, database_url: str) -> None:
+    invoice = _issued_invoice(client, 25.0)
+    paid = client.post(f"/Invoice/{invoice}/$pay", json=_pay(25), headers={"Idempotency-Key": fresh()})
+    assert client.get(f"/Invoice/{invoice}").json()["status"] == "balanced"
+    refunded = client.post(f"/PaymentReconciliation/{paid.json()['id']}/$refund", headers={"Idempotency-Key": fresh()})
+    assert refunded.status_code == 200, refunded.text
+    assert client.get(f"/Invoice/{invoice}").json()["status"] == "issued"
+    assert _payments(database_url, invoice) == [(Decimal("25.00"), "EUR", "cash", "refunded")]
+    again = client.post(f"/Invoice/{invoice}/$pay", json=_pay(25), headers={"Idempotency-Key": fresh()})
+    assert again.status_code == 201, again.text  # owed again in full

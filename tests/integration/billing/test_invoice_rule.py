@@ -42,9 +42,16 @@ def test_the_workflow_draft_issued_balanced(client: httpx.Client) -> None:
     balanced = client.patch(f"/Invoice/{invoice['id']}", headers=JSON_PATCH,
                             json=[{"op": "replace", "path": "/status", "value": "balanced"}])
     assert balanced.status_code == 200, balanced.text
-    reopened = _put(client, balanced.json(), status="issued")
-    assert reopened.status_code == 422
-    assert _diagnostics(reopened) == f"Invoice/{invoice['id']} is balanced: it can no longer change"
+    refused = _put(client, balanced.json(), status="cancelled", cancelledReason="x")
+    assert refused.status_code == 422
+    assert _diagnostics(refused).startswith(f"Invoice/{invoice['id']}: balanced -> cancelled is not allowed")
+    reopened = _put(client, balanced.json(), status="issued")  # what a refund does
+    assert reopened.status_code == 200, reopened.text
+    cancelled = _put(client, reopened.json(), status="cancelled", cancelledReason="written off")
+    assert cancelled.status_code == 200, cancelled.text
+    final = _put(client, cancelled.json(), status="issued")
+    assert final.status_code == 422
+    assert _diagnostics(final) == f"Invoice/{invoice['id']} is cancelled: it can no longer change"
 
 
 def test_an_issued_invoice_amounts_are_immutable_by_put_and_patch(client: httpx.Client) -> None:

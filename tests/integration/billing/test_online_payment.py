@@ -129,3 +129,47 @@ def test_a_failed_charge_records_nothing_and_can_be_retried(client: httpx.Client
     assert _payments(database_url, invoice) == []
     too_much = client.post(f"/Invoice/{invoice}/$pay", json=_online(31), headers={"Idempotency-Key": fresh()})
     assert too_much.status_code == 422
+
+
+def test_refund_reverses_an_online_payment_and_reopens_the_invoice(
+        client: httpx.Client, database_url: str, webhook_url: str,
+        stripe_double: tuple[fake_stripe.FakeStripe, str]) -> None:
+    fake = stripe_double[0]
+    invoice = _issued(client, 12.34)
+    started = client.post(f"/Invoice/{invoice}/$pay", json=_online(12.34), headers={"Idempotency-Key": fresh()})
+    pid = _value(started.json(), "paymentIntent")
+    paid = fake_stripe.signed_event("payment_intent.succeeded", fake.intents[pid])
+    assert httpx.post(webhook_url, content=paid[0], headers={"Stripe-Signature": paid[1]}).status_code == 200
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT id FROM billing_payment WHERE invoice_id = %s", (invoice,)).fetchone()
+    assert row is not None
+    key = fresh("r")
+    refunded = client.post(f"/PaymentReconciliation/{row[0]}/$refund", headers={"Idempotency-Key": key})
+    assert refunded.status_code == 200, refunded.text
+    assert refunded.json()["status"] == "cancelled"
+    assert fake.refunds[-1][:2] == (pid, 1234) and str(fake.refunds[-1][2]).endswith(key)
+    assert client.get(f"/Invoice/{invoice}").json()["status"] == "issued"
+    again = client.post(f"/PaymentReconciliation/{row[0]}/$refund", headers={"Idempotency-Key": fresh()})
+    assert again.status_code == 422
+    assert again.json()["issue"][0]["diagnostics"] == f"PaymentReconciliation/{row[0]} is already refunded"
+    assert len([r for r in fake.refunds if r[0] == pid]) == 1
+
+
+def test_a_pending_payment_can_be_cancelled_and_then_never_records(
+        client: httpx.Client, database_url: str, webhook_url: str,
+        stripe_double: tuple[fake_stripe.FakeStripe, str]) -> None:
+    fake = stripe_double[0]
+    invoice = _issued(client, 20)
+    started = client.post(f"/Invoice/{invoice}/$pay", json=_online(20), headers={"Idempotency-Key": fresh()})
+    pid = _value(started.json(), "paymentIntent")
+    body = params({"name": "paymentIntent", "valueString": pid})
+    cancelled = client.post(f"/Invoice/{invoice}/$cancel-payment", json=body)
+    assert cancelled.status_code == 200, cancelled.text
+    assert _value(cancelled.json(), "status") == "cancelled"
+    assert fake.intents[pid]["status"] == "canceled"
+    twice = client.post(f"/Invoice/{invoice}/$cancel-payment", json=body)
+    assert twice.status_code == 422
+    assert twice.json()["issue"][0]["diagnostics"] == f"{pid} is cancelled: only a pending payment can be cancelled"
+    late = fake_stripe.signed_event("payment_intent.succeeded", fake.intents[pid])
+    assert httpx.post(webhook_url, content=late[0], headers={"Stripe-Signature": late[1]}).status_code == 200
+    assert _payments(database_url, invoice) == []

@@ -82,7 +82,8 @@ TYPE_OPERATIONS = {
     "Patient": ["everything", "export"], "Group": ["export"], "DocumentReference": ["docref"],
     "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
-    "ChargeItemDefinition": ["apply"], "Account": ["invoice"], "Invoice": ["pay"],
+    "ChargeItemDefinition": ["apply"], "Account": ["invoice"],
+    "Invoice": ["cancel-payment", "pay"], "PaymentReconciliation": ["refund"],
 }
 
 
@@ -174,8 +175,8 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
                   "subject": {"reference": f"Patient/{pid}"}}
         body = {"resourceType": "Parameters", "parameter": [{"name": "chargeItem", "resource": charge}]}
         return [client.post(f"/ChargeItemDefinition/{did}/$apply", json=body)]
-    if rtype in ("Account", "Invoice"):
-        return []  # $invoice and $pay write invoices and payments: tests/integration/billing calls them
+    if rtype in ("Account", "Invoice", "PaymentReconciliation"):
+        return []  # $invoice, $pay, $cancel-payment, $refund write money: tests/integration/billing calls them
     return None
 
 
