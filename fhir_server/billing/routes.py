@@ -108,7 +108,7 @@ async def pay_route(request: Request, resource_id: str) -> Response:
         if provider is not None:
             answer, status = await online.start_online(writes, provider, payment, idempotency.provider_key(key)), 200
         else:
-            answer, status = await record_payment(writes, payment), 201
+            answer, status = await record_payment(writes, payment, settings.hospital_name), 201
         await idempotency.remember(writes.conn, key, status, dumps(answer))
     return fhir_response(request, answer, status)
 
@@ -145,9 +145,10 @@ async def refund_route(request: Request, resource_id: str) -> Response:
 
 @webhook_router.post("/billing/stripe/webhook")
 async def stripe_webhook(request: Request) -> Response:
-    provider = online.provider_for(request.app.state.settings)
-    answer = await webhook.handle_webhook(request.app.state.resources, provider, await request.body(),
-                                          request.headers.get("Stripe-Signature"))
+    settings = request.app.state.settings
+    answer = await webhook.handle_webhook(request.app.state.resources, online.provider_for(settings),
+                                          await request.body(), request.headers.get("Stripe-Signature"),
+                                          settings.hospital_name)
     return Response(dumps(answer), 200, media_type="application/json")
 
 

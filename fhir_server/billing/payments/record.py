@@ -5,7 +5,8 @@ in its currency and at most what is still owed (its patient responsibility, else
 minus the payments recorded). Written: the ``billing_payment`` row (unique per provider
 reference: a confirmation seen twice records once), a PaymentReconciliation (detail.request = the
 Invoice) and a PaymentNotice (payment = that reconciliation); when the payments reach the
-patient's share the Invoice becomes ``balanced`` through the ordinary write path (its rule runs).
+patient's share the Invoice becomes ``balanced``
+through the ordinary write path (its rule runs). The receipt PDF (``receipt.py``) is stored too.
 http://hl7.org/fhir/R4/paymentreconciliation.html, http://hl7.org/fhir/R4/paymentnotice.html
 """
 
@@ -22,6 +23,7 @@ from ...resources import repository
 from ...scheduling.writes import Writes, content
 from ..money import amount_of, money
 from ..patient_share import PATIENT_SHARE
+from .receipt import store_receipt
 
 __all__ = ["Payment", "record_payment", "owed"]
 
@@ -64,7 +66,7 @@ def _reconciliation(payment: Payment, when: str) -> dict[str, Any]:
                         "date": when[:10], "amount": amount}]}
 
 
-async def record_payment(writes: Writes, payment: Payment) -> dict[str, Any]:
+async def record_payment(writes: Writes, payment: Payment, hospital: str) -> dict[str, Any]:
     invoice = content(await repository.read(writes.conn, "Invoice", payment.invoice_id, for_update=True))
     if invoice.get("status") != "issued":
         raise Unprocessable(f"Invoice/{payment.invoice_id} is {invoice.get('status')}: only an issued Invoice is paid")
@@ -90,6 +92,8 @@ async def record_payment(writes: Writes, payment: Payment) -> dict[str, Any]:
         "payment": {"reference": f"PaymentReconciliation/{reconciliation['id']}"},
         "recipient": invoice.get("issuer") or {"display": "the hospital"},
         "amount": money(payment.amount, payment.currency)}, on_behalf=True)
+    await store_receipt(writes, hospital, invoice, reconciliation, payment.provider_ref.rsplit("|", 1)[-1],
+                        payment.method)
     if payment.amount >= remaining:
         body = {k: v for k, v in invoice.items() if k != "meta"} | {"status": "balanced"}
         await writes.update("Invoice", payment.invoice_id, body)

@@ -25,7 +25,7 @@ ENDINGS = {"payment_intent.payment_failed": "failed", "payment_intent.canceled":
 
 
 async def handle_webhook(service: ResourceService, provider: PaymentProvider, payload: bytes,
-                         signature: str | None) -> dict[str, Any]:
+                         signature: str | None, hospital: str) -> dict[str, Any]:
     try:
         event = provider.verify_webhook(payload, signature)
     except BadSignature as exc:
@@ -37,11 +37,11 @@ async def handle_webhook(service: ResourceService, provider: PaymentProvider, pa
                                         " ON CONFLICT (event_id) DO NOTHING RETURNING 1", (event.id, provider.name))
         if await cur.fetchone() is None:
             return {"received": True, "duplicate": True}
-        await _apply(writes, provider, event)
+        await _apply(writes, provider, event, hospital)
     return {"received": True, "duplicate": False}
 
 
-async def _apply(writes: Any, provider: PaymentProvider, event: Event) -> None:
+async def _apply(writes: Any, provider: PaymentProvider, event: Event, hospital: str) -> None:
     cur = await writes.conn.execute("SELECT invoice_id, amount, currency, status FROM billing_intent"
                                     " WHERE intent_id = %s AND provider = %s FOR UPDATE",
                                     (event.intent_id, provider.name))
@@ -52,5 +52,6 @@ async def _apply(writes: Any, provider: PaymentProvider, event: Event) -> None:
         return  # already settled by an earlier event
     status = ENDINGS.get(event.type, "succeeded")
     if status == "succeeded":
-        await record_payment(writes, Payment(row[0], row[1], row[2], provider.name, str(event.intent_id), "online"))
+        await record_payment(writes, Payment(row[0], row[1], row[2], provider.name, str(event.intent_id), "online"),
+                             hospital)
     await writes.conn.execute("UPDATE billing_intent SET status = %s WHERE intent_id = %s", (status, event.intent_id))

@@ -3,6 +3,7 @@ ChargeItems (403) and cannot run $invoice; a practitioner (billing staff) invoic
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 
 import httpx
@@ -16,7 +17,9 @@ from tests.integration.smart_auth.helpers import cli_json, token_for
 from .helpers import account, charge, fresh, price
 
 REDIRECT = "https://app.example.org/callback"
-PATIENT_SCOPE = "launch patient/Invoice.cruds patient/ChargeItem.cruds patient/Account.rs"
+RECEIPT = "http://fhir-server.example.org/CodeSystem/billing-document|receipt"
+PATIENT_SCOPE = ("launch patient/Invoice.cruds patient/ChargeItem.cruds patient/Account.rs"
+                 " patient/DocumentReference.rs patient/Binary.r")
 
 
 @pytest.fixture(scope="module")
@@ -75,3 +78,30 @@ def test_patient_reads_but_never_writes_invoices(http: dict[str, httpx.Client]) 
         "resourceType": "Parameters", "parameter": [{"name": "amount", "valueMoney": {"value": 1, "currency": "EUR"}},
                                                     {"name": "method", "valueCode": "cash"}]})
     assert pay.status_code == 403
+
+
+def test_patient_downloads_their_receipt_but_not_anothers(http: dict[str, httpx.Client]) -> None:
+    staff, patient = http["staff"], http["patient"]
+    receipts = {}
+    for who in ("bill-pat", fresh("other")):
+        code = fresh("c")
+        price(staff, code, 9.99)
+        acct = account(staff, who)
+        charge(staff, acct, who, code)
+        invoice = staff.post(f"/Account/{acct}/$invoice", json={"resourceType": "Parameters", "parameter": [
+            {"name": "issue", "valueBoolean": True}]}).json()
+        paid = staff.post(f"/Invoice/{invoice['id']}/$pay", headers={"Idempotency-Key": fresh()}, json={
+            "resourceType": "Parameters", "parameter": [
+                {"name": "amount", "valueMoney": {"value": 9.99, "currency": "EUR"}},
+                {"name": "method", "valueCode": "cash"}]})
+        assert paid.status_code == 201, paid.text
+        found = staff.get("/DocumentReference", params={"patient": who, "type": RECEIPT}).json()
+        receipts[who] = found["entry"][-1]["resource"]["content"][0]["attachment"]["url"]
+    mine = patient.get("/DocumentReference", params={"patient": "bill-pat", "type": RECEIPT})
+    assert mine.status_code == 200 and len(mine.json()["entry"]) >= 1
+    binary = patient.get(f"/{receipts['bill-pat']}")
+    assert binary.status_code == 200
+    pdf = base64.b64decode(binary.json()["data"])
+    assert pdf.startswith(b"%PDF") and b"9.99 EUR" in pdf
+    other = next(url for who, url in receipts.items() if who != "bill-pat")
+    assert patient.get(f"/{other}").status_code == 404
