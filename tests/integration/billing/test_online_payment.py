@@ -173,3 +173,24 @@ def test_a_pending_payment_can_be_cancelled_and_then_never_records(
     late = fake_stripe.signed_event("payment_intent.succeeded", fake.intents[pid])
     assert httpx.post(webhook_url, content=late[0], headers={"Stripe-Signature": late[1]}).status_code == 200
     assert _payments(database_url, invoice) == []
+
+
+def test_twenty_simultaneous_deliveries_of_one_event_record_once(
+        client: httpx.Client, database_url: str, webhook_url: str,
+        stripe_double: tuple[fake_stripe.FakeStripe, str]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    fake = stripe_double[0]
+    invoice = _issued(client, 50)
+    started = client.post(f"/Invoice/{invoice}/$pay", json=_online(50), headers={"Idempotency-Key": fresh()})
+    payload, signature = fake_stripe.signed_event("payment_intent.succeeded",
+                                                  fake.intents[_value(started.json(), "paymentIntent")])
+
+    def deliver(_: int) -> httpx.Response:
+        return httpx.post(webhook_url, content=payload, headers={"Stripe-Signature": signature}, timeout=60)
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(deliver, range(20)))
+    assert [a.status_code for a in answers] == [200] * 20
+    assert sorted(a.json()["duplicate"] for a in answers) == [False] + [True] * 19
+    assert _payments(database_url, invoice) == [(Decimal("50.00"), "stripe", "online")]

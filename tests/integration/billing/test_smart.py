@@ -14,6 +14,7 @@ from fhir_server.config import Settings
 from tests.conftest import free_port, serving
 from tests.integration.smart_auth.helpers import cli_json, token_for
 
+from . import fake_stripe
 from .helpers import account, charge, fresh, price
 
 REDIRECT = "https://app.example.org/callback"
@@ -23,9 +24,16 @@ PATIENT_SCOPE = ("launch patient/Invoice.cruds patient/ChargeItem.cruds patient/
 
 
 @pytest.fixture(scope="module")
-def server_settings(database_url: str) -> Settings:
+def stripe_double() -> Iterator[tuple[fake_stripe.FakeStripe, str]]:
+    with fake_stripe.running() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server_settings(database_url: str, stripe_double: tuple[fake_stripe.FakeStripe, str]) -> Settings:
     return Settings(database_url=database_url, host="127.0.0.1", port=free_port(), auth="on", pool_min=1,
-                    pool_max=8, log_level="warning")
+                    pool_max=8, log_level="warning", stripe_api_key="sk_test_fake",
+                    stripe_webhook_secret=fake_stripe.SECRET, stripe_api_base=stripe_double[1])
 
 
 @pytest.fixture(scope="module")
@@ -74,10 +82,6 @@ def test_patient_reads_but_never_writes_invoices(http: dict[str, httpx.Client]) 
                                                    "subject": {"reference": "Patient/bill-pat"},
                                                    "code": {"text": "x"}})
     assert chargeitem.status_code == 403
-    pay = patient.post(f"/Invoice/{rid}/$pay", headers={"Idempotency-Key": "k1"}, json={
-        "resourceType": "Parameters", "parameter": [{"name": "amount", "valueMoney": {"value": 1, "currency": "EUR"}},
-                                                    {"name": "method", "valueCode": "cash"}]})
-    assert pay.status_code == 403
 
 
 def test_patient_downloads_their_receipt_but_not_anothers(http: dict[str, httpx.Client]) -> None:
@@ -105,3 +109,36 @@ def test_patient_downloads_their_receipt_but_not_anothers(http: dict[str, httpx.
     assert pdf.startswith(b"%PDF") and b"9.99 EUR" in pdf
     other = next(url for who, url in receipts.items() if who != "bill-pat")
     assert patient.get(f"/{other}").status_code == 404
+
+
+def _online(value: float) -> dict[str, object]:
+    return {"resourceType": "Parameters", "parameter": [
+        {"name": "amount", "valueMoney": {"value": value, "currency": "EUR"}},
+        {"name": "method", "valueCode": "online"}]}
+
+
+def test_patient_pays_online_only_their_own_invoice(http: dict[str, httpx.Client],
+                                                    stripe_double: tuple[fake_stripe.FakeStripe, str]) -> None:
+    staff, patient = http["staff"], http["patient"]
+    invoices = {}
+    for who in ("bill-pat", fresh("other")):
+        code = fresh("c")
+        price(staff, code, 15)
+        acct = account(staff, who)
+        charge(staff, acct, who, code)
+        invoices[who] = staff.post(f"/Account/{acct}/$invoice", json={"resourceType": "Parameters", "parameter": [
+            {"name": "issue", "valueBoolean": True}]}).json()["id"]
+    mine = patient.post(f"/Invoice/{invoices['bill-pat']}/$pay", json=_online(15), headers={"Idempotency-Key": fresh()})
+    assert mine.status_code == 200, mine.text
+    pid = next(p["valueString"] for p in mine.json()["parameter"] if p["name"] == "paymentIntent")
+    assert stripe_double[0].intents[pid]["amount"] == 1500
+    other = next(i for who, i in invoices.items() if who != "bill-pat")
+    theirs = patient.post(f"/Invoice/{other}/$pay", json=_online(15), headers={"Idempotency-Key": fresh()})
+    assert theirs.status_code == 404
+    desk = patient.post(f"/Invoice/{invoices['bill-pat']}/$pay", headers={"Idempotency-Key": fresh()}, json={
+        "resourceType": "Parameters", "parameter": [{"name": "amount", "valueMoney": {"value": 1, "currency": "EUR"}},
+                                                    {"name": "method", "valueCode": "cash"}]})
+    assert desk.status_code == 403
+    cancelled = patient.post(f"/Invoice/{invoices['bill-pat']}/$cancel-payment", json={
+        "resourceType": "Parameters", "parameter": [{"name": "paymentIntent", "valueString": pid}]})
+    assert cancelled.status_code == 200, cancelled.text
