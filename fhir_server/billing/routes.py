@@ -1,6 +1,7 @@
 """HTTP routes of the billing operations: parse, call one operation, render.
 
-POST /ChargeItemDefinition/[id]/$apply, POST /Account/[id]/$invoice, POST /Invoice/[id]/$pay (desk, online),
+POST /ChargeItemDefinition/[id]/$apply, POST /Account/[id]/$invoice, POST /Encounter/[id]/$charge,
+POST /Invoice/[id]/$pay (desk, online),
 POST /Invoice/[id]/$cancel-payment, POST /PaymentReconciliation/[id]/$refund, POST /billing/stripe/webhook, and their
 OperationDefinitions (GET /OperationDefinition/Account-invoice, ChargeItemDefinition-apply: the
 R4 definition, with this server's reading of it in the description). http://hl7.org/fhir/R4/operations.html
@@ -23,7 +24,7 @@ from ..resources import repository
 from ..resources.operations.registry import Operation, register
 from ..scheduling.writes import content, unit_of_work
 from ..smart_auth.policy import policy_of
-from . import apply, invoice
+from . import apply, charge, invoice
 from .access import is_billing_staff
 from .payments import cancel, desk, idempotency, online, refund, webhook
 from .payments.record import record_payment
@@ -37,8 +38,8 @@ register(Operation(apply.CAPABILITY_ENTRY["name"], apply.CAPABILITY_ENTRY["defin
                    types=("ChargeItemDefinition",), instance_level=True))
 register(Operation(invoice.CAPABILITY_ENTRY["name"], invoice.CAPABILITY_ENTRY["definition"],
                    types=("Account",), instance_level=True))
-for _entry, _type in ((desk.CAPABILITY_ENTRY, "Invoice"), (cancel.CAPABILITY_ENTRY, "Invoice"),
-                      (refund.CAPABILITY_ENTRY, "PaymentReconciliation")):
+for _entry, _type in ((charge.CAPABILITY_ENTRY, "Encounter"), (desk.CAPABILITY_ENTRY, "Invoice"),
+                      (cancel.CAPABILITY_ENTRY, "Invoice"), (refund.CAPABILITY_ENTRY, "PaymentReconciliation")):
     register(Operation(_entry["name"], _entry["definition"], types=(_type,), instance_level=True))
 
 
@@ -88,6 +89,22 @@ async def invoice_route(request: Request, resource_id: str) -> Response:
     headers = {"Location": f"{base}/Invoice/{created['id']}/_history/{created['meta']['versionId']}",
                "ETag": f'W/"{created["meta"]["versionId"]}"'}
     return fhir_response(request, created, 201, headers=headers)
+
+
+@router.post("/Encounter/{resource_id}/$charge")
+async def charge_route(request: Request, resource_id: str) -> Response:
+    policy = policy_of(request)
+    if not is_billing_staff(policy):
+        raise Forbidden("Only billing staff charge Encounters")
+    raw = await request.body()
+    body = await read_json_body(request) if raw.strip() else None
+    account = None
+    for param in (body or {}).get("parameter") or [] if isinstance(body, dict) else []:
+        if isinstance(param, dict) and param.get("name") == "account":
+            account = str((param.get("valueReference") or {}).get("reference") or "")
+    async with unit_of_work(request.app.state.resources, policy) as writes:
+        created = await charge.charge_encounter(writes, resource_id, account)
+    return fhir_response(request, created, 201)
 
 
 @router.post("/Invoice/{resource_id}/$pay")
@@ -158,6 +175,6 @@ def _serving(body: bytes) -> Any:
     return serve
 
 
-for _rid in ("Account-invoice", "ChargeItemDefinition-apply", "Invoice-pay", "Invoice-cancel-payment",
-             "PaymentReconciliation-refund"):
+for _rid in ("Account-invoice", "ChargeItemDefinition-apply", "Encounter-charge", "Invoice-pay",
+             "Invoice-cancel-payment", "PaymentReconciliation-refund"):
     router.add_api_route(f"/OperationDefinition/{_rid}", _serving(_definitions()[_rid]), methods=["GET"])

@@ -83,7 +83,7 @@ TYPE_OPERATIONS = {
     "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
     "ChargeItemDefinition": ["apply"], "Account": ["invoice"],
-    "Invoice": ["cancel-payment", "pay"], "PaymentReconciliation": ["refund"],
+    "Invoice": ["cancel-payment", "pay"], "PaymentReconciliation": ["refund"], "Encounter": ["charge"],
 }
 
 
@@ -175,8 +175,8 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
                   "subject": {"reference": f"Patient/{pid}"}}
         body = {"resourceType": "Parameters", "parameter": [{"name": "chargeItem", "resource": charge}]}
         return [client.post(f"/ChargeItemDefinition/{did}/$apply", json=body)]
-    if rtype in ("Account", "Invoice", "PaymentReconciliation"):
-        return []  # $invoice, $pay, $cancel-payment, $refund write money: tests/integration/billing calls them
+    if rtype in ("Account", "Invoice", "PaymentReconciliation", "Encounter"):
+        return []  # $invoice, $pay, $cancel-payment, $refund, $charge write money: the billing tests call them
     return None
 
 
