@@ -1,4 +1,5 @@
-"""Billing (hospital side): the price list, priced charges, invoices and their status rule.
+"""Billing (hospital side): the price list, priced charges, invoices and their status rule,
+payments (desk, Stripe), refunds and PDF receipts (``payments/``).
 
 http://hl7.org/fhir/R4/chargeitemdefinition.html, http://hl7.org/fhir/R4/chargeitem.html,
 http://hl7.org/fhir/R4/invoice.html, http://hl7.org/fhir/R4/account.html. The Invoice and
