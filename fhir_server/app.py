@@ -33,6 +33,7 @@ from .admissions import routes as admissions_routes
 from .audit.keyring import load_key
 from .audit.recorder import AuditRecorder
 from .audit.trail import AuditMiddleware, AuditTrail
+from .billing import routes as billing_routes
 from .claims import routes as claims_routes
 from .config import Settings, load_settings
 from .conformance.claims import claims_of
@@ -267,11 +268,13 @@ def create_app(settings: Settings) -> FastAPI:
                    summary_operation.router,
                    admissions_routes.router,
                    claims_routes.router,
+                   billing_routes.router,
                    resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)
     app.include_router(accounts_admin_routes.router)
     app.include_router(accounts_register_routes.router)
+    app.include_router(billing_routes.webhook_router)
     app.include_router(home.router)
     app.include_router(webapp.router)  # the hospital app at /app/ (a SMART client of the API below)
     for router in (exchange_router.router, export_routes.router, validate_operation.router,

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import smart_auth
 from .accounts import cli as accounts_cli
+from .billing import cli as billing_cli
 from .claims import cli as claims_cli
 from .config import Settings, load_settings
 from .conformance import cli as conformance_cli
@@ -345,6 +346,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_terminology_commands(commands)
     scheduling_cli.add_commands(commands, _add_database_options, _resolve_url)
     claims_cli.add_commands(commands, _add_database_options, _resolve_url)
+    billing_cli.add_commands(commands, _add_database_options, _resolve_url)
     return parser
 
 

@@ -120,6 +120,12 @@ class Settings:
     register_max_per_address: int = 10
     register_window_seconds: int = 3600
     register_verify_seconds: int = 86400
+    # Billing (fhir_server/billing/): online payments through Stripe (off without an API key), the
+    # webhook signing secret, the API base (a Stripe-compatible test double in the tests) and the
+    # hospital name on receipts. Secrets come from the environment only (never in as_env or repr).
+    stripe_api_key: str | None = field(default=None, repr=False)
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    stripe_api_base: str = "https://api.stripe.com"
 
     @property
     def public_base(self) -> str:
@@ -157,6 +163,7 @@ class Settings:
                "FHIR_CLAIMS_PREAUTH_CODES": ",".join(self.claims_preauth_codes),
                "FHIR_CLAIMS_REVIEW_CODES": ",".join(self.claims_review_codes),
                "FHIR_CLAIMS_CURRENCY": self.claims_currency,
+               "FHIR_STRIPE_API_BASE": self.stripe_api_base,
                }
         if self.hospital_logo:
             env["FHIR_HOSPITAL_LOGO"] = str(self.hospital_logo)
@@ -282,4 +289,7 @@ def load_settings() -> Settings:
         register_max_per_address=_env_int("FHIR_REGISTER_MAX_PER_ADDRESS", 10),
         register_window_seconds=_env_int("FHIR_REGISTER_WINDOW_SECONDS", 3600),
         register_verify_seconds=_env_int("FHIR_REGISTER_VERIFY_SECONDS", 86400),
+        stripe_api_key=env.get("FHIR_STRIPE_API_KEY") or None,
+        stripe_webhook_secret=env.get("FHIR_STRIPE_WEBHOOK_SECRET") or None,
+        stripe_api_base=(env.get("FHIR_STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/"),
     )

@@ -13,6 +13,7 @@ import uuid
 from typing import Any
 
 from ..admissions.demo import load_admissions_demo
+from ..billing.demo import load_billing_demo
 from ..claims.demo import load_claims_demo
 from ..laboratory.demo import load_lab_demo
 from ..pharmacy.demo import load_pharmacy_demo
@@ -57,6 +58,7 @@ async def load_demo(service: ResourceService) -> int:
     written += await load_lab_demo(service)  # a lab order in progress and a final report
     written += await load_admissions_demo(service)  # two departments, a ward with six beds, one inpatient
     written += await load_claims_demo(service)  # a payer and the demo patient's Coverage
+    written += await load_billing_demo(service)  # a price list and an unpaid issued Invoice
     if written:
         log.info("demo data: wrote %d resources (Patient/demo-patient and friends)", written)
     return written

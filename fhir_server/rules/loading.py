@@ -20,6 +20,7 @@ KNOWN_RULE_MODULES: tuple[str, ...] = (
     "fhir_server.laboratory.rules",
     "fhir_server.admissions.rules",
     "fhir_server.claims.rules",
+    "fhir_server.billing.rules",
 )
 
 

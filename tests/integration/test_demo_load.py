@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from fhir_server.admissions.demo import ADMISSIONS_DEMO
+from fhir_server.billing.demo import BILLING_DEMO
 from fhir_server.claims.demo import CLAIMS_DEMO
 from fhir_server.cli import main
 from fhir_server.demo import demo_resources
@@ -27,6 +28,7 @@ EXPECTED = Counter(r["resourceType"] for r in [
     *LAB_DEMO,
     *ADMISSIONS_DEMO,
     *CLAIMS_DEMO,
+    *BILLING_DEMO,
 ])
 
 

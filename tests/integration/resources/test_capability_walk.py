@@ -83,8 +83,10 @@ TYPE_OPERATIONS = {
     "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
     "Medication": ["stock"],
-    "Encounter": ["triage-queue"], "Organization": ["tree"], "Location": ["bed-board"],
+    "Encounter": ["charge", "triage-queue"], "Organization": ["tree"], "Location": ["bed-board"],
     "Claim": ["inquire", "submit"], "CoverageEligibilityRequest": ["submit"],
+    "ChargeItemDefinition": ["apply"], "Account": ["invoice"],
+    "Invoice": ["cancel-payment", "pay"], "PaymentReconciliation": ["refund"],
 }
 
 
@@ -184,6 +186,16 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
         return []  # $hold/$book/$cancel/$generate-slots change bookings: tests/integration/scheduling calls them
     if rtype in ("Claim", "CoverageEligibilityRequest"):
         return []  # $submit/$inquire need a payer and a Coverage: tests/integration/claims calls them
+    if (rtype, name) == ("ChargeItemDefinition", "apply"):
+        price = {"resourceType": "ChargeItemDefinition", "url": "urn:walk:price", "status": "active",
+                 "propertyGroup": [{"priceComponent": [{"type": "base", "amount": {"value": 1, "currency": "EUR"}}]}]}
+        did = client.post("/ChargeItemDefinition", json=price).json()["id"]
+        charge = {"resourceType": "ChargeItem", "status": "planned", "code": {"text": "walk"},
+                  "subject": {"reference": f"Patient/{pid}"}}
+        body = {"resourceType": "Parameters", "parameter": [{"name": "chargeItem", "resource": charge}]}
+        return [client.post(f"/ChargeItemDefinition/{did}/$apply", json=body)]
+    if rtype in ("Account", "Invoice", "PaymentReconciliation") or (rtype, name) == ("Encounter", "charge"):
+        return []  # $invoice, $pay, $cancel-payment, $refund, $charge write money: the billing tests call them
     return None
 
 

@@ -1,0 +1,1 @@
+"""Billing tests run on the shared server fixtures (auth off unless a module says otherwise)."""
