@@ -96,6 +96,16 @@ class Settings:
     timezone: str = "UTC"
     hold_minutes: int = 10
     idempotency_hours: int = 24
+    # Subscriptions (fhir_server/subscriptions/): one delivery attempt's timeout, consecutive failures
+    # before status error, the first retry delay (doubling) and its ceiling, the poll fallback of the
+    # workers, and whether rest-hooks may reach private / link-local addresses (SSRF: off by default).
+    subscription_timeout: float = 5.0
+    subscription_max_failures: int = 5
+    subscription_retry_base: float = 1.0
+    subscription_retry_max: float = 300.0
+    subscription_poll: float = 1.0
+    subscription_allow_private: bool = False
+    subscription_workers: bool = True  # False: this process delivers nothing (others do)
 
     @property
     def public_base(self) -> str:
@@ -124,7 +134,14 @@ class Settings:
                "FHIR_TERMINOLOGY_STRICT": "1" if self.terminology_strict else "",
                "FHIR_MAX_EXPANSION": str(self.max_expansion),
                "FHIR_TIMEZONE": self.timezone, "FHIR_HOLD_MINUTES": str(self.hold_minutes),
-               "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours)}
+               "FHIR_IDEMPOTENCY_HOURS": str(self.idempotency_hours),
+               "FHIR_SUBSCRIPTION_TIMEOUT": str(self.subscription_timeout),
+               "FHIR_SUBSCRIPTION_MAX_FAILURES": str(self.subscription_max_failures),
+               "FHIR_SUBSCRIPTION_RETRY_BASE": str(self.subscription_retry_base),
+               "FHIR_SUBSCRIPTION_RETRY_MAX": str(self.subscription_retry_max),
+               "FHIR_SUBSCRIPTION_POLL": str(self.subscription_poll),
+               "FHIR_SUBSCRIPTION_ALLOW_PRIVATE": "1" if self.subscription_allow_private else "",
+               "FHIR_SUBSCRIPTION_WORKERS": "1" if self.subscription_workers else "0"}
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -215,4 +232,11 @@ def load_settings() -> Settings:
         timezone=env.get("FHIR_TIMEZONE") or "UTC",
         hold_minutes=_env_int("FHIR_HOLD_MINUTES", 10),
         idempotency_hours=max(24, _env_int("FHIR_IDEMPOTENCY_HOURS", 24)),
+        subscription_timeout=_env_float("FHIR_SUBSCRIPTION_TIMEOUT", 5.0),
+        subscription_max_failures=max(1, _env_int("FHIR_SUBSCRIPTION_MAX_FAILURES", 5)),
+        subscription_retry_base=_env_float("FHIR_SUBSCRIPTION_RETRY_BASE", 1.0),
+        subscription_retry_max=_env_float("FHIR_SUBSCRIPTION_RETRY_MAX", 300.0),
+        subscription_poll=_env_float("FHIR_SUBSCRIPTION_POLL", 1.0),
+        subscription_allow_private=bool(env.get("FHIR_SUBSCRIPTION_ALLOW_PRIVATE")),
+        subscription_workers=env.get("FHIR_SUBSCRIPTION_WORKERS", "1") != "0",
     )

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 __all__ = ["KNOWN_RULE_MODULES", "load_rule_modules"]
 
 # The workflow packages' rule modules (e.g. "fhir_server.scheduling.rules"), imported in every process.
-KNOWN_RULE_MODULES: tuple[str, ...] = ("fhir_server.scheduling.rules",)
+KNOWN_RULE_MODULES: tuple[str, ...] = ("fhir_server.scheduling.rules", "fhir_server.subscriptions.rules")
 
 
 def load_rule_modules(extra: Iterable[str] = ()) -> list[str]:
