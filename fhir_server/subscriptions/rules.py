@@ -18,7 +18,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.types.json import Jsonb
 
-from ..errors import Unprocessable
+from ..errors import BadRequest, Unprocessable
 from ..rules import Change, register
 from ..rules.context import writer
 from ..search.service import find_ids
@@ -63,7 +63,10 @@ def serving() -> Iterator[None]:
 async def _check_criteria(conn: AsyncConnection[Any], sub: Subscription) -> None:
     # The search layer parses and plans the criteria exactly as a search would (BadRequest: its reason);
     # an id no resource has keeps the probe to one index lookup.
-    await find_ids(conn, sub.resource_type, [*sub.params, ("_id", "subscription-criteria-probe")], 1)
+    try:
+        await find_ids(conn, sub.resource_type, [*sub.params, ("_id", "subscription-criteria-probe")], 1)
+    except BadRequest as exc:
+        raise BadRequest(f"Subscription.criteria cannot be evaluated: {exc.message}") from exc
 
 
 async def _previous(conn: AsyncConnection[Any], rid: str) -> tuple[str, str, Any, str] | None:
