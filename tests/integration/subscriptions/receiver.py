@@ -27,6 +27,7 @@ class Receiver:
     url: str
     received: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)  # answered first, one per request; then 200
+    delays: list[float] = field(default_factory=list)  # seconds to wait before answering, one per request
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
@@ -54,9 +55,14 @@ def receiving() -> Iterator[Receiver]:
             with receiver.lock:
                 receiver.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
+                delay = receiver.delays.pop(0) if receiver.delays else 0.0
+            time.sleep(delay)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            except OSError:
+                pass  # the sender went away (killed) while we waited
 
         def log_message(self, *args: Any) -> None:
             pass
