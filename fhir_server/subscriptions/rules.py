@@ -38,7 +38,8 @@ VALUES (%(id)s, %(status)s, %(type)s, %(criteria)s, %(topic)s, %(channel)s, %(ow
         (SELECT txid FROM resource_history WHERE resource_type = 'Subscription' AND id = %(id)s
          AND version_id = %(version)s), %(heartbeat)s, 0, NULL, now())
 ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, resource_type = EXCLUDED.resource_type,
-    criteria = EXCLUDED.criteria, topic = EXCLUDED.topic, channel = EXCLUDED.channel, owner = EXCLUDED.owner,
+    criteria = EXCLUDED.criteria, topic = EXCLUDED.topic, channel = EXCLUDED.channel,
+    owner = CASE WHEN %(server)s THEN s.owner ELSE EXCLUDED.owner END,  -- the server's mirror keeps the owner
     heartbeat_seconds = EXCLUDED.heartbeat_seconds,
     failures = CASE WHEN %(reset)s THEN 0 ELSE s.failures END,
     last_error = CASE WHEN %(reset)s THEN NULL ELSE s.last_error END,
@@ -99,7 +100,8 @@ async def _write_state(conn: AsyncConnection[Any], change: Change, sub: Subscrip
         await _lock_type(conn, rtype)
     params = {"id": change.id, "status": status, "type": sub.resource_type, "criteria": sub.criteria,
               "topic": sub.topic, "channel": Jsonb(sub.channel.as_json()), "owner": Jsonb(owner_json(writer())),
-              "version": change.version_id, "heartbeat": sub.heartbeat_seconds, "reset": reset}
+              "version": change.version_id, "heartbeat": sub.heartbeat_seconds, "reset": reset,
+              "server": _SERVER_WRITE.get()}
     await conn.execute(_UPSERT, params)
     if status != "off":
         await conn.execute("INSERT INTO subscribed_type VALUES (%s) ON CONFLICT DO NOTHING", (sub.resource_type,))

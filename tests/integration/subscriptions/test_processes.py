@@ -33,9 +33,10 @@ def _wait_active(base: str, sid: str) -> None:
 def test_two_processes_deliver_each_event_once_in_order(database_url: str, receiver: Receiver,
                                                         tmp_path: Path) -> None:
     family = "Two" + uuid.uuid4().hex[:8]
-    with serve(database_url, tmp_path / "a.log") as (_a, base_a), serve(database_url, tmp_path / "b.log") as (_b, base_b):
-        sid = httpx.post(f"{base_a}/Subscription", json=rest_hook(receiver.url + "/hook", f"Patient?family={family}",
-                                                                  "id-only")).json()["id"]
+    hook = rest_hook(receiver.url + "/hook", f"Patient?family={family}", "id-only")
+    with serve(database_url, tmp_path / "a.log") as (_a, base_a), \
+            serve(database_url, tmp_path / "b.log") as (_b, base_b):
+        sid = httpx.post(f"{base_a}/Subscription", json=hook).json()["id"]
         _wait_active(base_a, sid)
         for i in range(30):
             base = base_a if i % 2 else base_b
@@ -49,9 +50,9 @@ def test_two_processes_deliver_each_event_once_in_order(database_url: str, recei
 
 def test_kill_9_during_delivery_loses_nothing(database_url: str, receiver: Receiver, tmp_path: Path) -> None:
     family = "Kill" + uuid.uuid4().hex[:8]
+    hook = rest_hook(receiver.url + "/hook", f"Patient?family={family}", "id-only")
     with serve(database_url, tmp_path / "a.log") as (a, base_a):
-        sid = httpx.post(f"{base_a}/Subscription", json=rest_hook(receiver.url + "/hook", f"Patient?family={family}",
-                                                                  "id-only")).json()["id"]
+        sid = httpx.post(f"{base_a}/Subscription", json=hook).json()["id"]
         _wait_active(base_a, sid)
         receiver.delays.extend([5.0])  # the handshake was answered; event 1 will hang
         for _ in range(3):

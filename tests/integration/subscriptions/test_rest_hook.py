@@ -82,12 +82,15 @@ def test_rolled_back_write_is_never_notified(client: httpx.Client, receiver: Rec
     family = _family()
     sid = _subscribe(client, receiver, family, "id-only")
     receiver.wait_for(1)
+    other = client.post("/Patient", json={"resourceType": "Patient"}).json()["id"]
     bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
         {"resource": {"resourceType": "Patient", "name": [{"family": family}]},
          "request": {"method": "POST", "url": "Patient"}},
-        {"resource": {"resourceType": "Patient", "gender": "not-a-gender"}, "request": {"method": "POST", "url": "Patient"}}]}
-    failed = client.post("/", json=bundle)
-    assert failed.status_code in (400, 422), failed.text
+        {"resource": {"resourceType": "Patient", "id": other},
+         "request": {"method": "PUT", "url": f"Patient/{other}", "ifMatch": 'W/"9"'}}]}
+    failed = client.post("/", json=bundle)  # entry 0 is written, entry 1 fails: the whole transaction rolls back
+    assert failed.status_code == 412, failed.text
+    assert client.get("/Patient", params={"family": family}).json()["total"] == 0
     time.sleep(0.6)
     assert len(receiver.received) == 1
     kept = client.post("/Patient", json={"resourceType": "Patient", "name": [{"family": family}]}).json()
