@@ -82,6 +82,7 @@ TYPE_OPERATIONS = {
     "Patient": ["everything", "export"], "Group": ["export"], "DocumentReference": ["docref"],
     "ValueSet": ["expand", "validate-code"], "CodeSystem": ["lookup", "subsumes", "validate-code"],
     "ConceptMap": ["translate"], "Appointment": ["book", "cancel", "find", "hold"], "Schedule": ["generate-slots"],
+    "Subscription": ["events", "status"],
 }
 
 
@@ -165,6 +166,8 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
         return [client.get("/Appointment/$find", params=window)]
     if rtype in ("Appointment", "Schedule"):
         return []  # $hold/$book/$cancel/$generate-slots change bookings: tests/integration/scheduling calls them
+    if rtype == "Subscription":
+        return []  # $status/$events need a delivering Subscription: tests/integration/subscriptions calls them
     return None
 
 
