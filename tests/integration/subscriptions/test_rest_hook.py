@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
+from pathlib import Path
 
 import httpx
+
+from fhir_server.cli import main as cli_main
 
 from .helpers import rest_hook, status_parameters, wait_status
 from .receiver import Receiver
@@ -135,3 +139,19 @@ def test_error_after_the_limit_then_recovery(client: httpx.Client, receiver: Rec
     assert "error" not in recovered
     numbers = [status_parameters(r.json())["notification-event"][0]["event-number"] for r in receiver.received[1:]]
     assert numbers == ["1", "1", "1", "1"]
+
+
+def test_fhir_server_load_is_notified(client: httpx.Client, receiver: Receiver, database_url: str,
+                                      tmp_path: Path) -> None:
+    family = _family()
+    _subscribe(client, receiver, family, "full-resource")
+    receiver.wait_for(1)
+    lines = [{"resourceType": "Patient", "id": f"load-{family.lower()}-{i}", "name": [{"family": family}]}
+             for i in range(3)]
+    (tmp_path / "Patient.ndjson").write_text("\n".join(json.dumps(p) for p in lines) + "\n")
+    assert cli_main(["load", str(tmp_path), "--database-url", database_url, "--workers", "1"]) == 0
+    received = receiver.wait_for(4)
+    ids = sorted(r.json()["entry"][1]["resource"]["id"] for r in received[1:])
+    assert ids == sorted(p["id"] for p in lines)
+    numbers = sorted(status_parameters(r.json())["notification-event"][0]["event-number"] for r in received[1:])
+    assert numbers == ["1", "2", "3"]
