@@ -106,6 +106,9 @@ class Settings:
     subscription_poll: float = 1.0
     subscription_allow_private: bool = False
     subscription_workers: bool = True  # False: this process delivers nothing (others do)
+    # Email (fhir_server/notifications/): smtp://host:port, off when unset; the sender address.
+    smtp_url: str | None = None
+    smtp_from: str = "fhir-server@localhost"
 
     @property
     def public_base(self) -> str:
@@ -141,7 +144,10 @@ class Settings:
                "FHIR_SUBSCRIPTION_RETRY_MAX": str(self.subscription_retry_max),
                "FHIR_SUBSCRIPTION_POLL": str(self.subscription_poll),
                "FHIR_SUBSCRIPTION_ALLOW_PRIVATE": "1" if self.subscription_allow_private else "",
-               "FHIR_SUBSCRIPTION_WORKERS": "1" if self.subscription_workers else "0"}
+               "FHIR_SUBSCRIPTION_WORKERS": "1" if self.subscription_workers else "0",
+               "FHIR_SMTP_FROM": self.smtp_from}
+        if self.smtp_url:
+            env["FHIR_SMTP_URL"] = self.smtp_url
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -239,4 +245,6 @@ def load_settings() -> Settings:
         subscription_poll=_env_float("FHIR_SUBSCRIPTION_POLL", 1.0),
         subscription_allow_private=bool(env.get("FHIR_SUBSCRIPTION_ALLOW_PRIVATE")),
         subscription_workers=env.get("FHIR_SUBSCRIPTION_WORKERS", "1") != "0",
+        smtp_url=env.get("FHIR_SMTP_URL") or None,
+        smtp_from=env.get("FHIR_SMTP_FROM") or "fhir-server@localhost",
     )

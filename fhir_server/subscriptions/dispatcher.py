@@ -19,6 +19,9 @@ import psycopg
 
 from ..db import Database
 from ..errors import FhirError
+from ..notifications.communication import communication
+from ..notifications.email import mailer
+from ..notifications.templates import subscription_update
 from ..resources.service import ResourceService
 from .delivery import post
 from .matcher import match_batch
@@ -115,7 +118,7 @@ class Dispatcher:
                 return False
             event = None if due.status == "requested" else await next_event(conn, due.id)
             kind = "handshake" if due.status == "requested" else "event-notification" if event else "heartbeat"
-            failure = await post(self.http, due.channel, self._body(due, kind, event), self.policy.timeout)
+            failure, mail = await self._send(due, kind, event)
             if failure is None:
                 await mark_sent(conn, due.id, event)
                 status = "active"
@@ -126,7 +129,25 @@ class Dispatcher:
                                   backoff(failures, self.policy.retry_base, self.policy.retry_max))
         if status != due.status:
             await self._mirror(due.id, status, failure)
+        if mail is not None:  # every message sent, or tried, becomes a Communication
+            await self.resources.create("Communication", communication(f"Subscription/{due.id}", "EMAILWRIT",
+                                                                       mail, failure, due.channel.language))
         return True
+
+    async def _send(self, due: Due, kind: str, event: Event | None) -> tuple[str | None, str | None]:
+        """(failure or None, the email text when one was sent). Email has no handshake or heartbeat mails."""
+        assert self.http is not None
+        if due.channel.type != "email":
+            return await post(self.http, due.channel, self._body(due, kind, event), self.policy.timeout), None
+        smtp = mailer()
+        if event is None:
+            return (None if smtp else "The email channel is off (FHIR_SMTP_URL is not set)"), None
+        link = f"{self.base}/Subscription/{due.id}/$events?eventsSinceNumber={event.number}"
+        subject, text = subscription_update(due.channel.language, event.number, link)
+        if smtp is None:
+            return "The email channel is off (FHIR_SMTP_URL is not set)", text
+        to = str(due.channel.endpoint).removeprefix("mailto:")
+        return await smtp.send(to, subject, text, due.channel.language), text
 
     async def _mirror(self, sid: str, status: str, error: str | None) -> None:
         """Subscription.status (and .error) follow the delivery state, written as the server."""

@@ -14,8 +14,9 @@ import socket
 from urllib.parse import urlsplit
 
 from ..errors import Unprocessable
+from ..notifications.email import mailer
 
-__all__ = ["check_endpoint", "configure"]
+__all__ = ["check_endpoint", "check_mailbox", "configure"]
 
 _ALLOW_PRIVATE: list[bool] = [False]
 
@@ -56,3 +57,12 @@ async def check_endpoint(url: str | None) -> None:
     if refused:
         raise Unprocessable(f"Subscription endpoint resolves to a private or link-local address ({refused[0]});"
                             " an administrator may allow it with FHIR_SUBSCRIPTION_ALLOW_PRIVATE")
+
+
+async def check_mailbox(url: str | None) -> None:
+    """An email channel needs SMTP configured and a ``mailto:`` endpoint with one address."""
+    if mailer() is None:
+        raise Unprocessable("The email channel is off on this server (FHIR_SMTP_URL is not set)")
+    address = (url or "").removeprefix("mailto:")
+    if not (url or "").startswith("mailto:") or address.count("@") != 1 or any(c in address for c in ",;\r\n <>"):
+        raise Unprocessable(f"Subscription endpoint {url!r} is not a mailto: URL with one address")

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from ..errors import BadRequest, Unprocessable
+from ..notifications.templates import language_of
 from .topics import TOPICS
 
 __all__ = ["BACKPORT", "BACKPORT_PROFILE", "Channel", "Subscription", "parse_subscription"]
@@ -31,15 +32,16 @@ class Channel:
     headers: tuple[tuple[str, str], ...] = ()
     content: str = "empty"  # what a notification carries: empty | id-only | full-resource
     bundle: bool = False  # False: R4 without payload, an empty POST; True: a notification Bundle
+    language: str = "en"  # the Subscription's language: the template of email messages
 
     def as_json(self) -> dict[str, Any]:
         return {"type": self.type, "endpoint": self.endpoint, "headers": [list(h) for h in self.headers],
-                "content": self.content, "bundle": self.bundle}
+                "content": self.content, "bundle": self.bundle, "language": self.language}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Channel:
         return cls(data["type"], data.get("endpoint"), tuple((h[0], h[1]) for h in data.get("headers") or []),
-                   data.get("content", "empty"), bool(data.get("bundle")))
+                   data.get("content", "empty"), bool(data.get("bundle")), str(data.get("language") or "en"))
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def _criteria(resource: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]], 
     return topic.resource_type, params, topic.url
 
 
-def _channel(data: Mapping[str, Any]) -> Channel:
+def _channel(data: Mapping[str, Any], language: str) -> Channel:
     ctype = data.get("type")
     if ctype not in CHANNEL_TYPES:
         raise Unprocessable(f"Subscription.channel.type {ctype!r} is not supported (rest-hook, websocket, email)")
@@ -106,14 +108,14 @@ def _channel(data: Mapping[str, Any]) -> Channel:
         raise Unprocessable(f"backport-payload-content {contents[0]!r} is not empty, id-only or full-resource")
     payload = data.get("payload")
     content = contents[0] if contents else ("full-resource" if payload else "empty")
-    return Channel(ctype, data.get("endpoint"), tuple(headers), content, bool(payload or contents))
+    return Channel(ctype, data.get("endpoint"), tuple(headers), content, bool(payload or contents), language)
 
 
 def parse_subscription(resource: Mapping[str, Any]) -> Subscription:
     """Criteria and channel of a Subscription (400 malformed, 422 unsupported); the search itself is
     checked against the search layer by the write rule."""
     rtype, params, topic = _criteria(resource)
-    channel = _channel(resource.get("channel") or {})
+    channel = _channel(resource.get("channel") or {}, language_of(resource.get("language")))
     heartbeat = [e.get("valueUnsignedInt") for e in _extension(resource.get("channel"), "backport-heartbeat-period")]
     seconds = int(heartbeat[0]) if heartbeat and isinstance(heartbeat[0], int) and heartbeat[0] > 0 else None
     return Subscription(str(resource.get("status")), rtype, params, topic, channel, seconds)

@@ -22,14 +22,13 @@ from ..errors import BadRequest, Unprocessable
 from ..rules import Change, register
 from ..rules.context import writer
 from ..search.service import find_ids
-from .endpoint import check_endpoint
+from .endpoint import check_endpoint, check_mailbox
 from .model import Subscription, parse_subscription
 from .owner import owner_json
 
 __all__ = ["guard_subscription", "serving"]
 
 _SERVER_WRITE: ContextVar[bool] = ContextVar("subscription_server_write", default=False)
-DELIVERED = frozenset({"rest-hook"})
 
 _UPSERT = """
 INSERT INTO subscription_state AS s (id, status, resource_type, criteria, topic, channel, owner, start_txid,
@@ -122,12 +121,13 @@ async def guard_subscription(conn: AsyncConnection[Any], change: Change) -> None
         await _forget(conn, change.id)
         return
     sub = parse_subscription(change.new)
-    if sub.channel.type not in DELIVERED:
-        raise Unprocessable(f"Subscription.channel.type {sub.channel.type!r} is recognised but not delivered by"
-                            " this server yet (rest-hook only)")
+    if sub.channel.type == "websocket":
+        raise Unprocessable("Subscription.channel.type 'websocket' is recognised but not delivered by this server"
+                            " yet (rest-hook, email)")
     await _check_criteria(conn, sub)
     if sub.status != "off":
-        await check_endpoint(sub.channel.endpoint)
+        await (check_mailbox(sub.channel.endpoint) if sub.channel.type == "email" else
+               check_endpoint(sub.channel.endpoint))
     await _write_state(conn, change, sub)
 
 
