@@ -44,7 +44,7 @@ from .exchange import export_routes
 from .exchange import router as exchange_router
 from .exchange.bulk_export import ExportWorker
 from .jsonio import dumps
-from .notifications import email
+from .notifications import email, sms
 from .render import fhir_response
 from .request_id import RequestIdMiddleware
 from .resources import audit_routes, capability, history_routes
@@ -132,6 +132,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 def _dispatcher(settings: Settings, db: Database, resources: ResourceService) -> Dispatcher:
     subscription_endpoint.configure(settings.subscription_allow_private)
     email.configure(settings.smtp_url, settings.smtp_from)
+    sms.configure(settings.twilio_url, settings.twilio_account_sid, settings.twilio_auth_token, settings.sms_from)
     policy = DeliveryPolicy(settings.subscription_timeout, settings.subscription_max_failures,
                             settings.subscription_retry_base, settings.subscription_retry_max,
                             settings.subscription_poll)

@@ -109,6 +109,12 @@ class Settings:
     # Email (fhir_server/notifications/): smtp://host:port, off when unset; the sender address.
     smtp_url: str | None = None
     smtp_from: str = "fhir-server@localhost"
+    # SMS (Twilio's REST shape): API base, account SID, sender number; the auth token only from
+    # FHIR_TWILIO_AUTH_TOKEN (a secret: from the environment only, kept out of repr, never logged).
+    twilio_url: str = "https://api.twilio.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    sms_from: str | None = None
 
     @property
     def public_base(self) -> str:
@@ -148,6 +154,11 @@ class Settings:
                "FHIR_SMTP_FROM": self.smtp_from}
         if self.smtp_url:
             env["FHIR_SMTP_URL"] = self.smtp_url
+        env["FHIR_TWILIO_URL"] = self.twilio_url
+        for name, value in (("FHIR_TWILIO_ACCOUNT_SID", self.twilio_account_sid),
+                            ("FHIR_TWILIO_AUTH_TOKEN", self.twilio_auth_token), ("FHIR_SMS_FROM", self.sms_from)):
+            if value:
+                env[name] = value
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -247,4 +258,8 @@ def load_settings() -> Settings:
         subscription_workers=env.get("FHIR_SUBSCRIPTION_WORKERS", "1") != "0",
         smtp_url=env.get("FHIR_SMTP_URL") or None,
         smtp_from=env.get("FHIR_SMTP_FROM") or "fhir-server@localhost",
+        twilio_url=env.get("FHIR_TWILIO_URL") or "https://api.twilio.com",
+        twilio_account_sid=env.get("FHIR_TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=env.get("FHIR_TWILIO_AUTH_TOKEN") or None,
+        sms_from=env.get("FHIR_SMS_FROM") or None,
     )

@@ -21,10 +21,12 @@ from ..db import Database
 from ..errors import FhirError
 from ..notifications.communication import communication
 from ..notifications.email import mailer
+from ..notifications.sms import sms_provider
 from ..notifications.templates import subscription_update
 from ..resources.service import ResourceService
 from .delivery import post
 from .matcher import match_batch
+from .model import Channel
 from .notification import Event, notification_bundle, status_parameters
 from .rules import serving
 from .state import Due, backoff, mark_failed, mark_sent, next_event, take_due
@@ -42,6 +44,16 @@ class DeliveryPolicy:
     retry_base: float = 1.0  # first retry delay; doubles per failure
     retry_max: float = 300.0  # the longest delay (an error subscription keeps trying at this pace)
     poll: float = 1.0  # seconds between polls when no notification wakes the workers
+
+
+async def _to_person(channel: Channel, subject: str, text: str) -> str | None:
+    address = str(channel.endpoint).partition(":")[2]
+    if channel.type == "sms":
+        sms = sms_provider()
+        return await sms.send(address, text) if sms else "The sms channel is off on this server"
+    smtp = mailer()
+    return await smtp.send(address, subject, text, channel.language) if smtp else \
+        "The email channel is off on this server (FHIR_SMTP_URL is not set)"
 
 
 class Dispatcher:
@@ -130,24 +142,21 @@ class Dispatcher:
         if status != due.status:
             await self._mirror(due.id, status, failure)
         if mail is not None:  # every message sent, or tried, becomes a Communication
-            await self.resources.create("Communication", communication(f"Subscription/{due.id}", "EMAILWRIT",
+            medium = "SMSWRIT" if due.channel.type == "sms" else "EMAILWRIT"
+            await self.resources.create("Communication", communication(f"Subscription/{due.id}", medium,
                                                                        mail, failure, due.channel.language))
         return True
 
     async def _send(self, due: Due, kind: str, event: Event | None) -> tuple[str | None, str | None]:
-        """(failure or None, the email text when one was sent). Email has no handshake or heartbeat mails."""
+        """(failure or None, the message text sent to a person). People get no handshake or heartbeat."""
         assert self.http is not None
-        if due.channel.type != "email":
+        if due.channel.type == "rest-hook":
             return await post(self.http, due.channel, self._body(due, kind, event), self.policy.timeout), None
-        smtp = mailer()
         if event is None:
-            return (None if smtp else "The email channel is off (FHIR_SMTP_URL is not set)"), None
+            return None, None
         link = f"{self.base}/Subscription/{due.id}/$events?eventsSinceNumber={event.number}"
         subject, text = subscription_update(due.channel.language, event.number, link)
-        if smtp is None:
-            return "The email channel is off (FHIR_SMTP_URL is not set)", text
-        to = str(due.channel.endpoint).removeprefix("mailto:")
-        return await smtp.send(to, subject, text, due.channel.language), text
+        return await _to_person(due.channel, subject, text), text
 
     async def _mirror(self, sid: str, status: str, error: str | None) -> None:
         """Subscription.status (and .error) follow the delivery state, written as the server."""

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 
 from ..errors import Unprocessable
 from ..notifications.email import mailer
+from ..notifications.sms import sms_provider
 
-__all__ = ["check_endpoint", "check_mailbox", "configure"]
+__all__ = ["check_endpoint", "check_mailbox", "check_phone", "configure"]
 
 _ALLOW_PRIVATE: list[bool] = [False]
 
@@ -66,3 +67,13 @@ async def check_mailbox(url: str | None) -> None:
     address = (url or "").removeprefix("mailto:")
     if not (url or "").startswith("mailto:") or address.count("@") != 1 or any(c in address for c in ",;\r\n <>"):
         raise Unprocessable(f"Subscription endpoint {url!r} is not a mailto: URL with one address")
+
+
+def check_phone(url: str | None) -> None:
+    """An sms channel needs an SMS provider configured and a ``tel:`` endpoint in E.164 (+ and digits)."""
+    if sms_provider() is None:
+        raise Unprocessable("The sms channel is off on this server (FHIR_TWILIO_ACCOUNT_SID, FHIR_TWILIO_AUTH_TOKEN"
+                            " and FHIR_SMS_FROM are not all set)")
+    number = (url or "").removeprefix("tel:")
+    if not (url or "").startswith("tel:+") or not number[1:].isdigit() or not 8 <= len(number) <= 16:
+        raise Unprocessable(f"Subscription endpoint {url!r} is not a tel: URL with an E.164 number")

@@ -21,7 +21,7 @@ __all__ = ["BACKPORT", "BACKPORT_PROFILE", "Channel", "Subscription", "parse_sub
 
 BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport/StructureDefinition/"
 BACKPORT_PROFILE = BACKPORT + "backport-subscription"
-CHANNEL_TYPES = frozenset({"rest-hook", "websocket", "email"})
+CHANNEL_TYPES = frozenset({"rest-hook", "websocket", "email", "sms"})
 CONTENTS = frozenset({"empty", "id-only", "full-resource"})
 
 
@@ -96,7 +96,7 @@ def _criteria(resource: Mapping[str, Any]) -> tuple[str, list[tuple[str, str]], 
 def _channel(data: Mapping[str, Any], language: str) -> Channel:
     ctype = data.get("type")
     if ctype not in CHANNEL_TYPES:
-        raise Unprocessable(f"Subscription.channel.type {ctype!r} is not supported (rest-hook, websocket, email)")
+        raise Unprocessable(f"Subscription.channel.type {ctype!r} is not supported (rest-hook, websocket, email, sms)")
     headers: list[tuple[str, str]] = []
     for line in data.get("header") or []:
         name, sep, value = str(line).partition(":")

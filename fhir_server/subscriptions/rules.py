@@ -22,7 +22,7 @@ from ..errors import BadRequest, Unprocessable
 from ..rules import Change, register
 from ..rules.context import writer
 from ..search.service import find_ids
-from .endpoint import check_endpoint, check_mailbox
+from .endpoint import check_endpoint, check_mailbox, check_phone
 from .model import Subscription, parse_subscription
 from .owner import owner_json
 
@@ -116,6 +116,15 @@ async def _forget(conn: AsyncConnection[Any], rid: str) -> None:
         await conn.execute(_FORGET_TYPE, (row[0],))
 
 
+async def _check_destination(ctype: str, endpoint: str | None) -> None:
+    if ctype == "email":
+        await check_mailbox(endpoint)
+    elif ctype == "sms":
+        check_phone(endpoint)
+    else:
+        await check_endpoint(endpoint)
+
+
 async def guard_subscription(conn: AsyncConnection[Any], change: Change) -> None:
     if change.new is None:
         await _forget(conn, change.id)
@@ -123,11 +132,10 @@ async def guard_subscription(conn: AsyncConnection[Any], change: Change) -> None
     sub = parse_subscription(change.new)
     if sub.channel.type == "websocket":
         raise Unprocessable("Subscription.channel.type 'websocket' is recognised but not delivered by this server"
-                            " yet (rest-hook, email)")
+                            " yet (rest-hook, email, sms)")
     await _check_criteria(conn, sub)
     if sub.status != "off":
-        await (check_mailbox(sub.channel.endpoint) if sub.channel.type == "email" else
-               check_endpoint(sub.channel.endpoint))
+        await _check_destination(sub.channel.type, sub.channel.endpoint)
     await _write_state(conn, change, sub)
 
 
