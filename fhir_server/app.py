@@ -49,6 +49,7 @@ from .exchange import export_routes
 from .exchange import router as exchange_router
 from .exchange.bulk_export import ExportWorker
 from .jsonio import dumps
+from .notifications import email, sms
 from .pharmacy import routes as pharmacy_routes
 from .pharmacy import settings as pharmacy_settings
 from .render import fhir_response
@@ -73,6 +74,9 @@ from .search import indexer
 from .search import router as search_router
 from .search.registry import search_params_for
 from .smart_auth.dependencies import bind_policy
+from .subscriptions import endpoint as subscription_endpoint
+from .subscriptions import routes as subscription_routes
+from .subscriptions.dispatcher import DeliveryPolicy, Dispatcher
 from .summary import operation as summary_operation
 from .terminology.startup import load_terminology
 from .terminology.store import refresh_loaded
@@ -133,6 +137,16 @@ def _install_error_handlers(app: FastAPI) -> None:
                                  {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
+def _dispatcher(settings: Settings, db: Database, resources: ResourceService) -> Dispatcher:
+    subscription_endpoint.configure(settings.subscription_allow_private)
+    email.configure(settings.smtp_url, settings.smtp_from)
+    sms.configure(settings.twilio_url, settings.twilio_account_sid, settings.twilio_auth_token, settings.sms_from)
+    policy = DeliveryPolicy(settings.subscription_timeout, settings.subscription_max_failures,
+                            settings.subscription_retry_base, settings.subscription_retry_max,
+                            settings.subscription_poll)
+    return Dispatcher(db, resources, settings.public_base, policy)
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -168,17 +182,20 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.resources = ResourceService(db, indexer, app.state.audit)
     app.state.capability = _capability(settings)
     export_worker = ExportWorker(db, statement_timeout=settings.export_statement_timeout)
+    dispatcher = _dispatcher(settings, db, app.state.resources)
     try:
         await smart_auth.startup(app)
         await webapp.startup(app)  # the hospital app's SMART client (after the auth server's tables are in use)
         export_worker.start()
+        if settings.subscription_workers:
+            dispatcher.start()
         if settings.demo:
             await load_demo(app.state.resources)
             await smart_auth.demo_setup(db)
         _freeze_startup_objects()
         yield
     finally:
-        await _shut_down(export_worker.stop, recorder.stop, db.close)
+        await _shut_down(dispatcher.stop, export_worker.stop, recorder.stop, db.close)
         if supervisor is not None:
             await asyncio.to_thread(supervisor.stop)
 
@@ -269,6 +286,7 @@ def create_app(settings: Settings) -> FastAPI:
                    admissions_routes.router,
                    claims_routes.router,
                    billing_routes.router,
+                   subscription_routes.router,
                    resource_router.hot_router):
         app.include_router(router, prefix="/fhir", dependencies=guarded)
     app.include_router(smart_auth.router)

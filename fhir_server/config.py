@@ -126,6 +126,25 @@ class Settings:
     stripe_api_key: str | None = field(default=None, repr=False)
     stripe_webhook_secret: str | None = field(default=None, repr=False)
     stripe_api_base: str = "https://api.stripe.com"
+    # Subscriptions (fhir_server/subscriptions/): one delivery attempt's timeout, consecutive failures
+    # before status error, the first retry delay (doubling) and its ceiling, the poll fallback of the
+    # workers, and whether rest-hooks may reach private / link-local addresses (SSRF: off by default).
+    subscription_timeout: float = 5.0
+    subscription_max_failures: int = 5
+    subscription_retry_base: float = 1.0
+    subscription_retry_max: float = 300.0
+    subscription_poll: float = 1.0
+    subscription_allow_private: bool = False
+    subscription_workers: bool = True  # False: this process delivers nothing (others do)
+    # Email (fhir_server/notifications/): smtp://host:port, off when unset; the sender address.
+    smtp_url: str | None = None
+    smtp_from: str = "fhir-server@localhost"
+    # SMS (Twilio's REST shape): API base, account SID, sender number; the auth token only from
+    # FHIR_TWILIO_AUTH_TOKEN (a secret: from the environment only, kept out of repr, never logged).
+    twilio_url: str = "https://api.twilio.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    sms_from: str | None = None
 
     @property
     def public_base(self) -> str:
@@ -164,9 +183,24 @@ class Settings:
                "FHIR_CLAIMS_REVIEW_CODES": ",".join(self.claims_review_codes),
                "FHIR_CLAIMS_CURRENCY": self.claims_currency,
                "FHIR_STRIPE_API_BASE": self.stripe_api_base,
+               "FHIR_SUBSCRIPTION_TIMEOUT": str(self.subscription_timeout),
+               "FHIR_SUBSCRIPTION_MAX_FAILURES": str(self.subscription_max_failures),
+               "FHIR_SUBSCRIPTION_RETRY_BASE": str(self.subscription_retry_base),
+               "FHIR_SUBSCRIPTION_RETRY_MAX": str(self.subscription_retry_max),
+               "FHIR_SUBSCRIPTION_POLL": str(self.subscription_poll),
+               "FHIR_SUBSCRIPTION_ALLOW_PRIVATE": "1" if self.subscription_allow_private else "",
+               "FHIR_SUBSCRIPTION_WORKERS": "1" if self.subscription_workers else "0",
+               "FHIR_SMTP_FROM": self.smtp_from,
                }
         if self.hospital_logo:
             env["FHIR_HOSPITAL_LOGO"] = str(self.hospital_logo)
+        if self.smtp_url:
+            env["FHIR_SMTP_URL"] = self.smtp_url
+        env["FHIR_TWILIO_URL"] = self.twilio_url
+        for name, value in (("FHIR_TWILIO_ACCOUNT_SID", self.twilio_account_sid),
+                            ("FHIR_TWILIO_AUTH_TOKEN", self.twilio_auth_token), ("FHIR_SMS_FROM", self.sms_from)):
+            if value:
+                env[name] = value
         if self.database_url:
             env["FHIR_DATABASE_URL"] = self.database_url
         if self.base_url:
@@ -292,4 +326,17 @@ def load_settings() -> Settings:
         stripe_api_key=env.get("FHIR_STRIPE_API_KEY") or None,
         stripe_webhook_secret=env.get("FHIR_STRIPE_WEBHOOK_SECRET") or None,
         stripe_api_base=(env.get("FHIR_STRIPE_API_BASE") or "https://api.stripe.com").rstrip("/"),
+        subscription_timeout=_env_float("FHIR_SUBSCRIPTION_TIMEOUT", 5.0),
+        subscription_max_failures=max(1, _env_int("FHIR_SUBSCRIPTION_MAX_FAILURES", 5)),
+        subscription_retry_base=_env_float("FHIR_SUBSCRIPTION_RETRY_BASE", 1.0),
+        subscription_retry_max=_env_float("FHIR_SUBSCRIPTION_RETRY_MAX", 300.0),
+        subscription_poll=_env_float("FHIR_SUBSCRIPTION_POLL", 1.0),
+        subscription_allow_private=bool(env.get("FHIR_SUBSCRIPTION_ALLOW_PRIVATE")),
+        subscription_workers=env.get("FHIR_SUBSCRIPTION_WORKERS", "1") != "0",
+        smtp_url=env.get("FHIR_SMTP_URL") or None,
+        smtp_from=env.get("FHIR_SMTP_FROM") or "fhir-server@localhost",
+        twilio_url=env.get("FHIR_TWILIO_URL") or "https://api.twilio.com",
+        twilio_account_sid=env.get("FHIR_TWILIO_ACCOUNT_SID") or None,
+        twilio_auth_token=env.get("FHIR_TWILIO_AUTH_TOKEN") or None,
+        sms_from=env.get("FHIR_SMS_FROM") or None,
     )

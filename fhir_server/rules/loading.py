@@ -21,6 +21,7 @@ KNOWN_RULE_MODULES: tuple[str, ...] = (
     "fhir_server.admissions.rules",
     "fhir_server.claims.rules",
     "fhir_server.billing.rules",
+    "fhir_server.subscriptions.rules",
 )
 
 

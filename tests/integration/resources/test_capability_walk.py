@@ -87,6 +87,7 @@ TYPE_OPERATIONS = {
     "Claim": ["inquire", "submit"], "CoverageEligibilityRequest": ["submit"],
     "ChargeItemDefinition": ["apply"], "Account": ["invoice"],
     "Invoice": ["cancel-payment", "pay"], "PaymentReconciliation": ["refund"],
+    "Subscription": ["events", "status"],
 }
 
 
@@ -196,6 +197,8 @@ def _workflow_calls(client: httpx.Client, rtype: str, name: str, pid: str) -> li
         return [client.post(f"/ChargeItemDefinition/{did}/$apply", json=body)]
     if rtype in ("Account", "Invoice", "PaymentReconciliation") or (rtype, name) == ("Encounter", "charge"):
         return []  # $invoice, $pay, $cancel-payment, $refund, $charge write money: the billing tests call them
+    if rtype == "Subscription":
+        return []  # $status/$events need a delivering Subscription: tests/integration/subscriptions calls them
     return None
 
 
