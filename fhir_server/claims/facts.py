@@ -27,11 +27,15 @@ async def live_content(conn: AsyncConnection[Any], rtype: str, rid: str) -> dict
     return value
 
 
-def _base_component(definition: dict[str, Any]) -> Decimal | None:
+def _base_component(definition: dict[str, Any], currency: str) -> Decimal | None:
+    """The base price in the claim's currency (a price in another currency is not this claim's
+    price: no conversion is guessed)."""
     for group in definition.get("propertyGroup") or []:
         for component in group.get("priceComponent") or []:
-            if component.get("type") == "base" and (component.get("amount") or {}).get("value") is not None:
-                return amount(component["amount"]["value"])
+            money = component.get("amount") or {}
+            if component.get("type") == "base" and money.get("value") is not None \
+                    and money.get("currency", currency) == currency:
+                return amount(money["value"])
     return None
 
 
@@ -42,13 +46,13 @@ _PRICED = ("SELECT content FROM resource WHERE resource_type = 'ChargeItemDefini
            " ORDER BY last_updated DESC LIMIT 5")
 
 
-async def base_price(conn: AsyncConnection[Any], concept: Any) -> Decimal | None:
-    """The base price of the first coding that an active ChargeItemDefinition prices."""
+async def base_price(conn: AsyncConnection[Any], concept: Any, currency: str) -> Decimal | None:
+    """The base price, in ``currency``, of the first coding that an active ChargeItemDefinition prices."""
     for key in coding_keys(concept):
         system, _, code = key.rpartition("|")
         cur = await conn.execute(_PRICED, (orjson.dumps([{"system": system, "code": code}]).decode(),))
         for (definition,) in await cur.fetchall():
-            price = _base_component(definition)
+            price = _base_component(definition, currency)
             if price is not None:
                 return price
     return None
@@ -83,12 +87,12 @@ async def _preauthorized(conn: AsyncConnection[Any], claim: dict[str, Any]) -> b
     return await cur.fetchone() is not None
 
 
-async def read_facts(conn: AsyncConnection[Any], claim: dict[str, Any]) -> Facts:
+async def read_facts(conn: AsyncConnection[Any], claim: dict[str, Any], currency: str) -> Facts:
     ids = coverage_ids(claim)
     coverage = await live_content(conn, "Coverage", ids[0]) if ids else None
     prices = {}
     for item in claim.get("item") or []:
-        price = await base_price(conn, item.get("productOrService"))
+        price = await base_price(conn, item.get("productOrService"), currency)
         if price is not None:
             prices[item["sequence"]] = price
     remaining = Decimal(0)

@@ -3,10 +3,10 @@ PATCH, bundles, ``fhir-server load``, $submit).
 
 - Claim: amounts in one currency, no negative quantity or price (``model.check_amounts``: 422;
   what only adjudication needs, such as an insurer, is $submit's check: a stored Claim, e.g.
-  Synthea's, may lack it), and a business
-  identifier (``system|value``) names one Claim only: the Claim's rows in ``claims_identifier``
-  are replaced in the write's transaction and the table's primary key refuses a second Claim with
-  the same identifier (409), however the two writes race.
+  Synthea's, may lack it). A business identifier names one *submitted* Claim only, kept by
+  $submit (``submit.SubmitHooks``: advisory locks on the identifiers, then ``claims_identifier``'s
+  primary key); Claims written by REST, bundles or ``load`` are records from elsewhere and may
+  share one (the official R4 examples Claim-100152/100154/100155 do).
 - ClaimResponse: ``queued`` may become ``complete``/``partial``/``error`` (a reviewer's update);
   once decided, the adjudication (outcome, items, totals, payment) never changes (409). When a
   ClaimResponse of a ``use=claim`` Claim is decided (created decided, or its ``queued`` version
@@ -27,25 +27,19 @@ from ..rules import Change, register
 from ..search import indexer
 from .eob import explanation_of_benefit
 from .facts import live_content, record_deductible
-from .model import amount, check_amounts, identifier_keys, reference_id, service_date
+from .model import amount, check_amounts, reference_id, service_date
 from .search_parameters import register_search_parameters
 
 __all__ = ["guard_claim", "guard_claim_response", "DECIDED"]
 
 DECIDED = frozenset({"complete", "partial", "error"})
 ADJUDICATED = ("outcome", "item", "addItem", "total", "payment", "error")
-TAKEN = "claims_identifier_taken"
 
 
 async def guard_claim(conn: AsyncConnection[Any], change: Change) -> None:
     new = dict(change.new) if change.new is not None else None
     if new is not None:
         check_amounts(new)
-    await conn.execute("DELETE FROM claims_identifier WHERE claim_id = %s", (change.id,))
-    keys = identifier_keys(new) if new is not None else []
-    if keys:
-        await conn.execute("INSERT INTO claims_identifier (identifier, claim_id) SELECT unnest(%s::text[]), %s",
-                           (keys, change.id))
 
 
 def _decided_now(change: Change) -> bool:
@@ -89,7 +83,5 @@ async def guard_claim_response(conn: AsyncConnection[Any], change: Change) -> No
 
 
 register_search_parameters()
-register("Claim", guard_claim, order=50, name="claims.claim",
-         conflicts={TAKEN: "A Claim with this identifier already exists: re-submit it through Claim/$submit to "
-                           "get its answer, or use a new identifier"})
+register("Claim", guard_claim, order=50, name="claims.claim")
 register("ClaimResponse", guard_claim_response, order=50, name="claims.claim-response")

@@ -168,11 +168,14 @@ class SubmitHooks:
         currency = claim_currency(claim) or self.default_currency
         decision = self._decide(claim, currency)
         if decision is None:
-            decision = adjudicate(self.plan, await read_facts(conn, claim), currency)
+            decision = adjudicate(self.plan, await read_facts(conn, claim, currency), currency)
         outcome = await interactions.create(conn, self.ctx.indexer, "ClaimResponse",
                                             claim_response(claim, decision, currency), policy=OPEN_POLICY)
         writing_as(self.ctx.policy)  # the submitter stays the writer of what follows
         await record_versions(self.ctx.trail, conn, self.ctx.policy.access, "create", [outcome.version])
         await conn.execute("INSERT INTO claims_submission (claim_id, request_hash, claim_response_id)"
                            " VALUES (%s, %s, %s)", (claim_id, self.digest, outcome.version.id))
+        # Under the identifiers' advisory locks taken in ``before``: one submitted Claim per identifier.
+        await conn.execute("INSERT INTO claims_identifier (identifier, claim_id) SELECT unnest(%s::text[]), %s",
+                           (identifier_keys(claim), claim_id))
         self.claim, self.response = claim, orjson.loads(outcome.version.body or b"{}")

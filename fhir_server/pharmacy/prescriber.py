@@ -47,7 +47,7 @@ def applies_to(mode: str, policy: Policy | None) -> bool:
     if mode == "off":
         return False
     checked = policy is not None and policy.access.kind in CHECKED_KINDS
-    if not checked and not _LOGGED:
+    if not checked and policy is not None and not policy.open and not _LOGGED:  # a back-end token, not the operator
         _LOGGED.append(True)
         log.warning("MedicationRequest prescriber check not applied to writes by back-end services, fhir-server load "
                     "or an authorization-off server (FHIR_PRESCRIBER_CHECK=users); set it to 'all' to check them")

@@ -2,8 +2,11 @@
 private, link-local, multicast or reserved address unless FHIR_SUBSCRIPTION_ALLOW_PRIVATE.
 
 Checked when the Subscription is written and again before every delivery (the name may resolve
-elsewhere by then: DNS rebinding). Loopback stays allowed so a developer's local receiver works;
-an operator who does not want that puts the server behind an egress proxy.
+elsewhere by then: DNS rebinding). An https host that does not resolve when the Subscription is
+written is accepted (DNS may be down, or the endpoint not yet published, as in the official R4
+examples); its delivery then fails on that check and the Subscription shows it in ``error``.
+Loopback stays allowed so a developer's local receiver works; an operator who does not want that
+puts the server behind an egress proxy.
 """
 
 from __future__ import annotations
@@ -42,8 +45,8 @@ async def _addresses(host: str, port: int) -> list[ipaddress.IPv4Address | ipadd
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
-async def check_endpoint(url: str | None) -> None:
-    """Refuse (422) an endpoint the server must not call."""
+async def check_endpoint(url: str | None, writing: bool = False) -> None:
+    """Refuse (422) an endpoint the server must not call (``writing``: the Subscription is being stored)."""
     if not url:
         raise Unprocessable("Subscription.channel.endpoint is required for a rest-hook")
     parts = urlsplit(url)
@@ -51,13 +54,26 @@ async def check_endpoint(url: str | None) -> None:
         raise Unprocessable(f"Subscription endpoint {url!r} is not an http(s) URL")
     if parts.username or parts.password:
         raise Unprocessable("Subscription endpoint must not carry credentials in the URL (use channel.header)")
-    addresses = await _addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    try:
+        addresses = await _addresses(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80))
+    except Unprocessable:
+        if writing and parts.scheme == "https" and not _is_address(parts.hostname):
+            return
+        raise
     if parts.scheme == "http" and not all(a.is_loopback for a in addresses):
         raise Unprocessable(f"Subscription endpoint {url!r} must use https (http only to a loopback address)")
     refused = [str(a) for a in addresses if _refused(a)]
     if refused:
         raise Unprocessable(f"Subscription endpoint resolves to a private or link-local address ({refused[0]});"
                             " an administrator may allow it with FHIR_SUBSCRIPTION_ALLOW_PRIVATE")
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 async def check_mailbox(url: str | None) -> None:

@@ -122,7 +122,7 @@ async def _check_destination(ctype: str, endpoint: str | None) -> None:
     elif ctype == "sms":
         check_phone(endpoint)
     else:
-        await check_endpoint(endpoint)
+        await check_endpoint(endpoint, writing=True)
 
 
 async def guard_subscription(conn: AsyncConnection[Any], change: Change) -> None:

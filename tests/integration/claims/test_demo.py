@@ -1,5 +1,6 @@
 """The demo data (``make serve``): the demo patient's Coverage with the demo payer takes a claim at once.
-One visit of 700.00: copay 20.00, deductible 500.00 (the whole yearly deductible), benefit 180.00."""
+One visit of 700.00: copay 20.00, deductible 500.00 (the whole yearly deductible), benefit 180.00.
+The billing demo prices 99213 at 95.00 EUR: not a price for this USD claim, so 700.00 stays eligible."""
 
 from __future__ import annotations
 
