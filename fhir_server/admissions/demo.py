@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Gone, NotFound
 from ..resources.service import ResourceService
 from .beds import ACT_CODE, BED_STATUS, PHYSICAL_TYPE
 
@@ -48,11 +47,4 @@ ADMISSIONS_DEMO: list[dict[str, Any]] = [
 
 async def load_admissions_demo(service: ResourceService) -> int:
     """Write the missing admissions demo resources, in order; return how many were written."""
-    written = 0
-    for resource in ADMISSIONS_DEMO:
-        try:
-            await service.read(resource["resourceType"], resource["id"])
-        except (NotFound, Gone):
-            await service.update(resource["resourceType"], resource["id"], resource)
-            written += 1
-    return written
+    return await service.write_missing(ADMISSIONS_DEMO)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from ..errors import Gone, NotFound
 from ..resources.service import ResourceService
 from .money import money
 from .patient_share import INSURANCE_PAID, PATIENT_SHARE
@@ -65,11 +64,4 @@ BILLING_DEMO: list[dict[str, Any]] = _demo()
 
 
 async def load_billing_demo(service: ResourceService) -> int:
-    written = 0
-    for resource in BILLING_DEMO:
-        try:
-            await service.read(resource["resourceType"], resource["id"])
-        except (NotFound, Gone):
-            await service.update(resource["resourceType"], resource["id"], resource)
-            written += 1
-    return written
+    return await service.write_missing(BILLING_DEMO)

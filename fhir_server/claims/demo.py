@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Gone, NotFound
 from ..resources.service import ResourceService
 
 __all__ = ["CLAIMS_DEMO", "load_claims_demo"]
@@ -38,11 +37,4 @@ CLAIMS_DEMO: list[dict[str, Any]] = [
 
 
 async def load_claims_demo(service: ResourceService) -> int:
-    written = 0
-    for resource in CLAIMS_DEMO:
-        try:
-            await service.read(resource["resourceType"], resource["id"])
-        except (NotFound, Gone):
-            await service.update(resource["resourceType"], resource["id"], resource)
-            written += 1
-    return written
+    return await service.write_missing(CLAIMS_DEMO)

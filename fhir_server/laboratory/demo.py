@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Gone, NotFound
 from ..resources.service import ResourceService
 
 __all__ = ["LAB_DEMO", "load_lab_demo"]
@@ -73,11 +72,4 @@ LAB_DEMO: list[dict[str, Any]] = [
 
 async def load_lab_demo(service: ResourceService) -> int:
     """Write the lab demo resources that are missing; return how many were written."""
-    written = 0
-    for resource in LAB_DEMO:
-        try:
-            await service.read(resource["resourceType"], resource["id"])
-        except (NotFound, Gone):
-            await service.update(resource["resourceType"], resource["id"], resource)
-            written += 1
-    return written
+    return await service.write_missing(LAB_DEMO)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import Gone, NotFound
 from ..resources.service import ResourceService
 
 __all__ = ["PHARMACY_DEMO", "load_pharmacy_demo"]
@@ -66,11 +65,4 @@ PHARMACY_DEMO: list[dict[str, Any]] = [
 
 async def load_pharmacy_demo(service: ResourceService) -> int:
     """Write the missing pharmacy demo resources (in order: a receipt needs its Medication and Location)."""
-    written = 0
-    for resource in PHARMACY_DEMO:
-        try:
-            await service.read(resource["resourceType"], resource["id"])
-        except (NotFound, Gone):
-            await service.update(resource["resourceType"], resource["id"], resource)
-            written += 1
-    return written
+    return await service.write_missing(PHARMACY_DEMO)

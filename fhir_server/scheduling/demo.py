@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..config import load_settings
-from ..errors import FhirError, Gone, NotFound
+from ..errors import FhirError
 from ..resources.service import ResourceService
 from ..smart_auth.policy import OPEN_POLICY
 from .generate_slots import generate
@@ -59,13 +59,7 @@ SCHEDULING_DEMO: list[dict[str, Any]] = [
 
 async def load_scheduling_demo(service: ResourceService) -> int:
     """Write the missing demo resources, then make the Slots of the next ``HORIZON_DAYS`` days."""
-    written = 0
-    for resource in SCHEDULING_DEMO:
-        try:
-            await service.read(resource["resourceType"], resource["id"])
-        except (NotFound, Gone):
-            await service.update(resource["resourceType"], resource["id"], resource)
-            written += 1
+    written = await service.write_missing(SCHEDULING_DEMO)
     zone = load_settings().timezone
     today = datetime.now(ZoneInfo(zone)).date()
     for schedule in (r["id"] for r in SCHEDULING_DEMO if r["resourceType"] == "Schedule"):
