@@ -18,6 +18,8 @@ MESSAGES: dict[str, dict[str, str]] = {
     "welcome_text": {"en": "Book appointments and see your care at {hospital}.",
                      "es": "Reserve citas y consulte su atención en {hospital}."},
     "sign_in": {"en": "Sign in", "es": "Iniciar sesión"},
+    "new_patient": {"en": "New patient?", "es": "¿Paciente nuevo?"},
+    "register": {"en": "Create your account", "es": "Cree su cuenta"},
     "sign_out": {"en": "Sign out", "es": "Cerrar sesión"},
     "signed_out": {"en": "You are signed out.", "es": "Ha cerrado la sesión."},
     "signed_in_as": {"en": "Signed in as {name}", "es": "Sesión iniciada como {name}"},
