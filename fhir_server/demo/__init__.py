@@ -12,6 +12,7 @@ import logging
 import uuid
 from typing import Any
 
+from ..accounts.demo import load_accounts_demo
 from ..admissions.demo import load_admissions_demo
 from ..billing.demo import load_billing_demo
 from ..claims.demo import load_claims_demo
@@ -59,6 +60,7 @@ async def load_demo(service: ResourceService) -> int:
     written += await load_admissions_demo(service)  # two departments, a ward with six beds, one inpatient
     written += await load_claims_demo(service)  # a payer and the demo patient's Coverage
     written += await load_billing_demo(service)  # a price list and an unpaid issued Invoice
+    written += await load_accounts_demo(service)  # the administrator admin.demo signs in as
     if written:
         log.info("demo data: wrote %d resources (Patient/demo-patient and friends)", written)
     return written

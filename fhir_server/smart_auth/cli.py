@@ -38,6 +38,10 @@ DEMO_CLIENT_ID = "demo-app"
 DEMO_SCOPE = "launch launch/patient openid fhirUser offline_access patient/*.rs user/*.rs"
 DEMO_REDIRECTS = ["http://127.0.0.1:9090/callback", "http://localhost:9090/callback"]
 DEMO_USERS = [("dr.demo", "Practitioner/demo-practitioner"), ("amy", "Patient/demo-patient")]
+# Staff accounts with roles (fhir_server/accounts/): the nurse of the demo hospital and its
+# administrator (Practitioner/demo-admin is written by fhir_server/accounts/demo.py).
+DEMO_STAFF: list[tuple[str, str, tuple[str, ...]]] = [("nurse.demo", "Practitioner/demo-nurse", ("nurse",)),
+                                                     ("admin.demo", "Practitioner/demo-admin", ("admin",))]
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - documented demo credential, demo mode only
 
 
@@ -358,9 +362,10 @@ async def demo_setup(db: Database) -> None:
                                         redirect_uris=DEMO_REDIRECTS, client_id=DEMO_CLIENT_ID)
         except psycopg.errors.UniqueViolation:
             pass  # another worker created it first
-    for username, fhir_user in DEMO_USERS:
+    users: list[tuple[str, str, tuple[str, ...]]] = [(name, ref, ()) for name, ref in DEMO_USERS] + DEMO_STAFF
+    for username, fhir_user, held in users:
         if await storage.get_user(db, username) is None:
             try:
-                await storage.create_user(db, username, DEMO_PASSWORD, fhir_user)
+                await storage.create_user(db, username, DEMO_PASSWORD, fhir_user, held)
             except psycopg.errors.UniqueViolation:
                 pass

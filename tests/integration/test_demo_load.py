@@ -10,6 +10,7 @@ import httpx
 import psycopg
 import pytest
 
+from fhir_server.accounts.demo import ACCOUNTS_DEMO
 from fhir_server.admissions.demo import ADMISSIONS_DEMO
 from fhir_server.billing.demo import BILLING_DEMO
 from fhir_server.claims.demo import CLAIMS_DEMO
@@ -29,6 +30,7 @@ EXPECTED = Counter(r["resourceType"] for r in [
     *ADMISSIONS_DEMO,
     *CLAIMS_DEMO,
     *BILLING_DEMO,
+    *ACCOUNTS_DEMO,
 ])
 
 
