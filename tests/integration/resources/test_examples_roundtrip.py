@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import tarfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -148,12 +149,18 @@ def _round_trip(base: str, name: str, raw: bytes, by_put: bool) -> str | None:
 
 
 def _round_trip_retrying(base: str, name: str, raw: bytes, by_put: bool) -> str | None:
-    """One retry on a dropped connection (a keep-alive socket closed under the client):
-    every request here is idempotent, and a server that really died fails the retry too."""
+    """One retry on a dropped connection (a keep-alive socket closed under the client), and one
+    after a 503 (the pool had no connection free in time: the answer says to retry after
+    Retry-After seconds, as a client does): every request here is idempotent, and a server that
+    really failed fails the retry too."""
     try:
-        return _round_trip(base, name, raw, by_put)
+        problem = _round_trip(base, name, raw, by_put)
     except httpx.TransportError:
         return _round_trip(base, name, raw, by_put)
+    if problem is not None and problem.startswith("503: "):
+        time.sleep(2)
+        return _round_trip(base, name, raw, by_put)
+    return problem
 
 
 def test_official_examples_round_trip(server_url: str) -> None:
